@@ -1,0 +1,25 @@
+"""Small shared types used across layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Task = Literal["classification", "regression"]
+TASKS: tuple[Task, ...] = ("classification", "regression")
+
+# Why a trial failed; stored in the trial's ``failure_reason`` user attribute.
+FailureReason = Literal["error", "timeout", "memory", "crash", "nan-score", "cuda-oom", "budget"]
+
+
+@dataclass
+class TrialOutcome:
+    """What evaluating one configuration produced, as sent back by a worker."""
+
+    ok: bool
+    score: float = float("nan")
+    fold_scores: list[float] = field(default_factory=list)
+    fit_time: float = 0.0
+    failure_reason: FailureReason | None = None
+    failure_message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)

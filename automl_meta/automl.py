@@ -1,0 +1,502 @@
+"""The front door: :class:`AutoMLClassifier`, :class:`AutoMLRegressor` and :func:`fit`."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.pipeline import Pipeline
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._system import cpu_count
+from ._types import Task
+from ._version import __version__
+from .data import (
+    ColumnPlan,
+    DataWarning,
+    check_sample_weight,
+    check_X,
+    check_X_y,
+    dataset_fingerprint,
+    infer_task,
+    load_dataset,
+    make_folds,
+)
+from .data.validation import check_target, warn_conflicting_duplicates
+from .exceptions import ColumnMismatchError, SearchFailedError, TargetError
+from .knowledge import get_storage, storage_url
+from .learners import available_learners
+from .metrics import get_metric
+from .search import EvaluationData, make_executor, run_search, trial_seed
+from .search.progress import SearchProgress
+from .search_space import LEARNER_PARAM, search_space_description
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["AutoMLClassifier", "AutoMLRegressor", "fit", "DEFAULT_TIME_BUDGET"]
+
+# Seconds of search when neither n_trials nor time_budget is given.
+DEFAULT_TIME_BUDGET = 60.0
+
+
+class _AutoMLBase(BaseEstimator):
+    """Shared machinery of the two estimators; see :class:`AutoMLClassifier`."""
+
+    _task: Task
+
+    def __init__(
+        self,
+        *,
+        n_trials: int | None = None,
+        time_budget: float | None = None,
+        metric: str | None = None,
+        learners: Sequence[str] | None = None,
+        cv: int = 5,
+        storage: Any = None,
+        study_name: str | None = None,
+        trial_timeout: float | None = None,
+        memory_limit: int | None = None,
+        isolation: str = "process",
+        random_state: int = 0,
+        verbose: int = 1,
+    ):
+        self.n_trials = n_trials
+        self.time_budget = time_budget
+        self.metric = metric
+        self.learners = learners
+        self.cv = cv
+        self.storage = storage
+        self.study_name = study_name
+        self.trial_timeout = trial_timeout
+        self.memory_limit = memory_limit
+        self.isolation = isolation
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.input_tags.sparse = True
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *,
+            dataset_name: str | None = None) -> _AutoMLBase:
+        """Search learners and hyperparameters, then refit the best on all rows.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
+            Features; numeric, categorical, boolean, date and text columns are accepted.
+        y : array-like of shape (n_samples,)
+            Target.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative row weights, used by learners that accept them and by the metric.
+        dataset_name : str, optional
+            Recorded in the study (default: ``"dataframe"`` or ``"arrays"``).
+
+        Returns
+        -------
+        self
+        """
+        started = time.monotonic()
+        budget = self.time_budget
+        if budget is None and self.n_trials is None:
+            budget = DEFAULT_TIME_BUDGET
+        deadline = started + budget if budget is not None else None
+
+        was_frame = isinstance(X, pd.DataFrame)
+        frame, y_series = check_X_y(X, y)
+        validate_data(self, X, skip_check_array=True, reset=True)
+        self._input_columns = list(X.columns) if was_frame else None
+        self._internal_columns = list(frame.columns)
+        weights = check_sample_weight(sample_weight, len(frame))
+        y_model, n_classes = self._encode_target(y_series)
+
+        with warnings.catch_warnings():
+            # Cleaning warnings are shown to the caller once, attributed to this call.
+            warnings.simplefilter("always", DataWarning)
+            plan = ColumnPlan().fit(frame)
+        X_clean = plan.transform(frame)
+        warn_conflicting_duplicates(frame, y_series)
+        learners = available_learners(self.learners, len(frame))
+        if plan.n_output_columns == 0:
+            warnings.warn("No usable feature columns (none given, or all dropped by cleaning): "
+                          "fitting a baseline model that ignores X.", DataWarning, stacklevel=2)
+            learners = ["baseline"]
+        if self._task == "regression" and np.ptp(y_model) == 0:
+            warnings.warn(f"The target is constant ({y_model[0]!r}): fitting a baseline that "
+                          "predicts it.", DataWarning, stacklevel=2)
+            learners = ["baseline"]
+        metric = get_metric(self.metric, self._task, n_classes)
+        folds = make_folds(y_model, self._task, self.cv, self.random_state)
+        fingerprint = dataset_fingerprint(frame, y_series)
+
+        storage = get_storage(self.storage)
+        name = self.study_name or _default_study_name(dataset_name, fingerprint)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(
+            storage=storage, study_name=name, direction=metric.direction, load_if_exists=True,
+            sampler=make_sampler(self.random_state))
+        for key, value in {
+            "dataset": dataset_name or ("dataframe" if was_frame else "arrays"),
+            "fingerprint": fingerprint,
+            "task": self._task,
+            "metric": metric.name,
+            "n_rows": int(frame.shape[0]),
+            "n_features": int(frame.shape[1]),
+            "n_classes": int(n_classes),
+            "cv_folds": len(folds),
+            "learners": learners,
+            "search_space": search_space_description(learners, self._task),
+            "automl_meta_version": __version__,
+            "random_state": int(self.random_state),
+        }.items():
+            study.set_user_attr(key, value)
+
+        data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
+                              metric=metric.name, n_classes=n_classes, sample_weight=weights,
+                              n_threads=cpu_count())
+        n_trials = 1 if learners == ["baseline"] else self.n_trials
+        progress = SearchProgress(self.verbose > 0, n_trials, budget, metric.name)
+        executor = make_executor(data, self.isolation, self.memory_limit)  # type: ignore[arg-type]
+        try:
+            result = run_search(study, executor, learners=learners, task=self._task,
+                                n_trials=n_trials, deadline=deadline,
+                                trial_timeout=self.trial_timeout,
+                                random_state=self.random_state, progress=progress)
+            progress.close()
+            best = _best_trial(study)
+            if best is None:
+                if result.failures and not result.out_of_time and not result.interrupted:
+                    raise SearchFailedError(_failure_summary(study))
+                warnings.warn("No trial finished within the time budget; returning a baseline "
+                              "model. Give a larger time_budget.", DataWarning, stacklevel=2)
+                config = {LEARNER_PARAM: "baseline"}
+                seed = trial_seed(self.random_state, 0)
+                self.best_score_ = float("nan")
+            else:
+                config, seed = dict(best.params), int(best.user_attrs["seed"])
+                self.best_score_ = float(best.value)  # type: ignore[arg-type]
+            fitted = executor.refit(config, seed)
+        finally:
+            progress.close()
+            executor.close()
+
+        self.best_config_ = config
+        self.best_estimator_ = Pipeline([("clean", plan), *fitted.steps])
+        self.task_ = self._task
+        self.metric_ = metric.name
+        self.study_name_ = name
+        self.storage_url_ = storage_url(self.storage if self.storage is not None else None)
+        self._storage_obj = storage if not isinstance(
+            storage, optuna.storages.RDBStorage) else None
+        self.fingerprint_ = fingerprint
+        self.search_result_ = result
+        self.fit_seconds_ = time.monotonic() - started
+        if self.verbose > 0:
+            logger.info("Best %s: %s (%s = %.4f)", self._task, config[LEARNER_PARAM],
+                        metric.name, self.best_score_)
+        return self
+
+    def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- predict
+    def _clean_input(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "best_estimator_")
+        try:
+            validate_data(self, X, skip_check_array=True, reset=False)
+        except ValueError as exc:
+            if "feature names" in str(exc).lower():
+                raise ColumnMismatchError(str(exc)) from exc
+            raise
+        if isinstance(X, pd.DataFrame) and self._input_columns is not None:
+            _check_columns(list(X.columns), self._input_columns)
+        frame = check_X(X)
+        frame.columns = self._internal_columns
+        return frame
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with the refit best pipeline."""
+        frame = self._clean_input(X)
+        return self._decode(self.best_estimator_.predict(frame))
+
+    def _decode(self, pred: np.ndarray) -> np.ndarray:
+        return pred
+
+    # --------------------------------------------------------------- study
+    @property
+    def study_(self) -> optuna.Study:
+        """The Optuna study of the search, loaded from its storage."""
+        check_is_fitted(self, "best_estimator_")
+        storage = getattr(self, "_storage_obj", None) or get_storage(self.storage_url_)
+        return optuna.load_study(study_name=self.study_name_, storage=storage)
+
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial, best first: learner, parameters, CV score, fit time, state.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = AutoMLClassifier(n_trials=2, storage="memory", verbose=0).fit(X, y)
+        >>> list(model.leaderboard().columns)[:4]
+        ['trial', 'learner', 'score', 'fit_time']
+        """
+        return leaderboard(self.study_)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_storage_obj", None)  # an in-memory storage does not travel
+        return state
+
+
+class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
+    """Automatic model selection and tuning for classification.
+
+    Every fit is an Optuna study: a search over one conditional space of learner families
+    (linear, k-NN, SVM, random forest, extra trees, histogram gradient boosting, LightGBM,
+    torch MLP), scored by stratified cross-validation, after which the best configuration
+    is refit on all rows.
+
+    Parameters
+    ----------
+    n_trials : int, optional
+        Number of trials. With ``time_budget`` too, whichever ends first.
+    time_budget : float, optional
+        Seconds of search. If neither budget is given, 60 s. ``fit`` returns within this
+        plus the final refit (and about a second of set-up).
+    metric : str, optional
+        ``"accuracy"``, ``"balanced_accuracy"``, ``"roc_auc"`` or ``"log_loss"``. Default:
+        ROC-AUC for two classes, log-loss for more.
+    learners : list of str, optional
+        Learner families to search; default all.
+    cv : int, default 5
+        Cross-validation folds (fewer when the data is tiny).
+    storage : str or optuna storage, optional
+        Where the study is stored: default ``$AUTOML_META_STORAGE`` or
+        ``sqlite:///studies/automl_meta.db``; ``"memory"`` keeps it in memory.
+    study_name : str, optional
+        Study name; an existing study of that name is continued.
+    trial_timeout : float, optional
+        Seconds one trial may take before it is stopped and recorded as failed.
+    memory_limit : int, optional
+        Bytes of address space a trial worker may use (default 80 % of physical memory).
+    isolation : {"process", "none"}, default "process"
+        Evaluate trials in a persistent worker process (crash, hang and memory safe), or
+        in this process (for debugging).
+    random_state : int, default 0
+        Seeds the sampler, the folds and (with the trial number) each trial.
+    verbose : int, default 1
+        0 is silent; 1 shows a progress bar.
+
+    Attributes
+    ----------
+    best_estimator_ : Pipeline
+        Cleaning, preprocessing and the best model, refit on all rows (predicting encoded
+        class indices; :meth:`predict` maps them back to the labels).
+    best_config_ : dict
+        The best configuration (``trial.params`` of the best trial).
+    best_score_ : float
+        Its mean cross-validated score.
+    classes_ : ndarray
+        The class labels, in their original dtype.
+    study_ : optuna.Study
+        The study, loaded from its storage.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = AutoMLClassifier(n_trials=3, storage="memory", verbose=0).fit(X, y)
+    >>> model.predict(X[:2])
+    array([0, 0])
+    """
+
+    _task: Task = "classification"
+
+    def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
+        values = y.to_numpy() if not isinstance(y.dtype, pd.CategoricalDtype) else np.asarray(
+            y, dtype=y.cat.categories.dtype)
+        check_classification_targets(values)
+        try:
+            self.classes_, encoded = np.unique(values, return_inverse=True)
+        except TypeError as exc:
+            raise TargetError(f"y mixes label types that cannot be compared ({exc}); "
+                              "convert them to one type, e.g. y.astype(str).") from exc
+        if len(self.classes_) < 2:
+            raise TargetError(
+                f"y has only 1 class ({self.classes_[0]!r}); classification needs at least "
+                "2 classes.")
+        return encoded.astype(np.int64), len(self.classes_)
+
+    def _decode(self, pred: np.ndarray) -> np.ndarray:
+        return self.classes_[np.asarray(pred, dtype=int)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, one column per entry of ``classes_``."""
+        frame = self._clean_input(X)
+        proba = self.best_estimator_.predict_proba(frame)
+        seen = np.asarray(self.best_estimator_.classes_, dtype=int)
+        out = np.zeros((proba.shape[0], len(self.classes_)))
+        out[:, seen] = proba
+        return out
+
+
+class AutoMLRegressor(RegressorMixin, _AutoMLBase):
+    """Automatic model selection and tuning for regression.
+
+    Same parameters as :class:`AutoMLClassifier`; ``metric`` is ``"r2"`` (default),
+    ``"rmse"`` or ``"mae"``; cross-validation is shuffled k-fold.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = AutoMLRegressor(n_trials=2, storage="memory", verbose=0).fit(X, y)
+    >>> model.predict(X[:3]).shape
+    (3,)
+    """
+
+    _task: Task = "regression"
+
+    def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
+        try:
+            values = y.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TargetError(f"Regression needs a numeric target; y has dtype {y.dtype} "
+                              f"({exc}).") from exc
+        return values, 0
+
+
+def fit(
+    data: Any,
+    target: Any = None,
+    *,
+    task: str = "auto",
+    n_trials: int | None = None,
+    time_budget: float | None = None,
+    metric: str | None = None,
+    storage: Any = None,
+    study_name: str | None = None,
+    random_state: int = 0,
+    verbose: int = 1,
+    **kwargs: Any,
+) -> AutoMLClassifier | AutoMLRegressor:
+    """Fit automatic model selection and tuning on ``data``, and return the estimator.
+
+    Parameters
+    ----------
+    data : DataFrame, str, path-like or (X, y)
+        A DataFrame or a CSV/Parquet path holding the ``target`` column, or an ``(X, y)``
+        pair.
+    target : str, optional
+        The target column (for a DataFrame or a path).
+    task : {"auto", "classification", "regression"}
+        ``"auto"`` infers it from the target (logged).
+    **kwargs
+        Any other parameter of :class:`AutoMLClassifier` (``learners``, ``cv``,
+        ``trial_timeout``, ``memory_limit``, ``isolation``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.datasets import load_wine
+    >>> frame = load_wine(as_frame=True).frame
+    >>> model = fit(frame, "target", n_trials=2, storage="memory", verbose=0)
+    >>> type(model).__name__, model.task_
+    ('AutoMLClassifier', 'classification')
+    """
+    X, y, name = load_dataset(data, target)
+    y_series, _ = check_target(y)
+    resolved = infer_task(y_series, task)
+    cls = AutoMLClassifier if resolved == "classification" else AutoMLRegressor
+    model = cls(n_trials=n_trials, time_budget=time_budget, metric=metric, storage=storage,
+                study_name=study_name, random_state=random_state, verbose=verbose, **kwargs)
+    return model.fit(X, y, dataset_name=name)
+
+
+# ----------------------------------------------------------------- helpers
+def _check_columns(given: list[Any], expected: list[Any]) -> None:
+    if given == expected:
+        return
+    missing = [c for c in expected if c not in given]
+    extra = [c for c in given if c not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if extra:
+            parts.append(f"unexpected {extra}")
+        raise ColumnMismatchError(f"The columns differ from those seen in fit: "
+                                  f"{'; '.join(parts)}.")
+    raise ColumnMismatchError(
+        f"The columns are in another order than in fit. Expected {expected}; reorder with "
+        "X[model.feature_names_in_] or X[expected_columns].")
+
+
+def make_sampler(random_state: int) -> optuna.samplers.BaseSampler:
+    """The default sampler: seeded multivariate TPE, grouped for the conditional space."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True,
+                                          constant_liar=True)
+
+
+def _default_study_name(dataset_name: str | None, fingerprint: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    return f"{dataset_name or 'data'}-{fingerprint[:8]}-{stamp}"
+
+
+def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def _failure_summary(study: optuna.Study) -> str:
+    causes: dict[str, list[str]] = {}
+    for t in study.get_trials(deepcopy=False):
+        if t.state == optuna.trial.TrialState.FAIL:
+            key = f"{t.user_attrs.get('learner')}: {t.user_attrs.get('failure_reason')}"
+            causes.setdefault(key, []).append(str(t.user_attrs.get("failure_message", "")))
+    lines = [f"  - {k} ({len(v)} trial(s)): {v[0][:300]}" for k, v in causes.items()]
+    return "Every trial failed. Causes:\n" + "\n".join(lines)
+
+
+def leaderboard(study: optuna.Study) -> pd.DataFrame:
+    """The trials of ``study`` as a DataFrame, best first, failed trials last."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        learner = t.params.get(LEARNER_PARAM, t.user_attrs.get("learner"))
+        prefix = f"{learner}."
+        rows.append({
+            "trial": t.number,
+            "learner": learner,
+            "score": t.value if t.value is not None else np.nan,
+            "fit_time": t.user_attrs.get("fit_time", np.nan),
+            "state": t.state.name,
+            "params": {k[len(prefix):]: v for k, v in t.params.items() if k.startswith(prefix)},
+            "failure_reason": t.user_attrs.get("failure_reason"),
+        })
+    columns = ["trial", "learner", "score", "fit_time", "state", "params", "failure_reason"]
+    frame = pd.DataFrame(rows, columns=columns)
+    ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
+    frame["_ok"] = frame["state"] == "COMPLETE"
+    frame = frame.sort_values(["_ok", "score"], ascending=[False, ascending], kind="stable")
+    return frame.drop(columns="_ok").reset_index(drop=True)
+

@@ -1,0 +1,218 @@
+"""The column plan: decide once, on the training data, what each column is and whether it
+is kept, then clean any frame the same way.
+
+Cleaning here is about types (numbers, categories, dates) and hopeless columns; imputation,
+scaling and encoding are fitted per cross-validation fold by :mod:`.preprocessing`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+MISSING_TOKEN = "__missing__"
+UNKNOWN_TOKEN = "__unknown__"
+# Finite values beyond this magnitude are treated as missing (they overflow most learners).
+HUGE_VALUE = 1e300
+
+
+class DataWarning(UserWarning):
+    """automl-meta changed or dropped part of the input data; the message says what."""
+
+
+@dataclass
+class ColumnPlan:
+    """What to do with each input column.
+
+    Parameters
+    ----------
+    max_onehot : int
+        Categorical columns with more distinct values than this are "high cardinality" and
+        get target or ordinal encoding instead of one-hot.
+
+    Attributes
+    ----------
+    numeric_ : list of str
+        Output columns holding numbers (including those derived from dates).
+    categorical_low_, categorical_high_ : list of str
+        Output categorical columns, split by cardinality.
+    dropped_ : dict of str to str
+        Input columns left out, with the reason.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"], "c": [5, 5, 5]})
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> plan = ColumnPlan().fit(frame)
+    >>> plan.numeric_, plan.categorical_low_, plan.dropped_
+    (['a'], ['b'], {'c': 'constant'})
+    """
+
+    max_onehot: int = 20
+    input_columns_: list[str] = field(default_factory=list)
+    numeric_: list[str] = field(default_factory=list)
+    categorical_low_: list[str] = field(default_factory=list)
+    categorical_high_: list[str] = field(default_factory=list)
+    datetime_: list[str] = field(default_factory=list)
+    numeric_strings_: list[str] = field(default_factory=list)
+    dropped_: dict[str, str] = field(default_factory=dict)
+    categories_: dict[str, set[str]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: pd.DataFrame) -> ColumnPlan:
+        """Decide the role of every column of ``X`` and warn about every change."""
+        self.input_columns_ = list(X.columns)
+        self.numeric_, self.categorical_low_, self.categorical_high_ = [], [], []
+        self.datetime_, self.numeric_strings_, self.dropped_, self.categories_ = [], [], {}, {}
+        notes: list[str] = []
+        n_rows = len(X)
+        for name in X.columns:
+            s = X[name]
+            kind = _column_kind(s)
+            if s.isna().all():
+                self.dropped_[name] = "all values missing"
+                continue
+            if kind == "object":
+                parsed = pd.to_numeric(s.dropna(), errors="coerce")
+                if parsed.notna().all():
+                    kind = "numeric"
+                    self.numeric_strings_.append(name)
+                else:
+                    kind = "categorical"
+                    if parsed.notna().any():
+                        notes.append(f"column {name!r} mixes numbers and strings: treated as "
+                                     "categorical text")
+            if kind == "numeric":
+                values, n_bad = _to_float(s, name in self.numeric_strings_)
+                if n_bad:
+                    notes.append(f"column {name!r}: {n_bad} infinite or huge value(s) "
+                                 "treated as missing")
+                finite = values[~np.isnan(values)]
+                if finite.size == 0:
+                    self.dropped_[name] = "all values missing or infinite"
+                elif np.all(finite == finite[0]) and finite.size == n_rows:
+                    self.dropped_[name] = "constant"
+                else:
+                    self.numeric_.append(name)
+            elif kind == "datetime":
+                self.datetime_.append(name)
+                self.numeric_.extend(f"{name}__{part}" for part in _DATE_PARTS)
+            else:
+                text = _as_text(s)
+                present = text[text != MISSING_TOKEN]
+                n_unique = present.nunique()
+                if n_unique <= 1 and len(present) == n_rows:
+                    self.dropped_[name] = "constant"
+                elif n_rows >= 20 and n_unique >= 0.95 * len(present) and n_unique > 10:
+                    long_text = present.str.len().mean() > 30 and present.str.contains(" ").mean() > 0.5
+                    self.dropped_[name] = "free text" if long_text else "ID-like (almost every value unique)"
+                else:
+                    self.categories_[name] = set(present.unique())
+                    if n_unique > self.max_onehot:
+                        self.categorical_high_.append(name)
+                    else:
+                        self.categorical_low_.append(name)
+        if self.numeric_strings_:
+            notes.append(f"numeric strings converted to numbers in {self.numeric_strings_}")
+        if self.datetime_:
+            notes.append(f"date columns {self.datetime_} expanded into {', '.join(_DATE_PARTS)}")
+        if self.dropped_:
+            notes.append("dropped " + ", ".join(f"{c!r} ({why})" for c, why in self.dropped_.items()))
+        if notes:
+            warnings.warn("Data cleaning: " + "; ".join(notes) + ".", DataWarning, stacklevel=2)
+        return self
+
+    @property
+    def n_output_columns(self) -> int:
+        """How many columns :meth:`transform` returns."""
+        return len(self.numeric_) + len(self.categorical_low_) + len(self.categorical_high_)
+
+    # ------------------------------------------------------------ transform
+    def transform(self, X: pd.DataFrame, warn_unknown: bool = False) -> pd.DataFrame:
+        """Return a new frame of float columns followed by categorical text columns.
+
+        With ``warn_unknown``, categories never seen by :meth:`fit` are reported in a
+        :class:`DataWarning` and mapped to ``"__unknown__"``.
+        """
+        out: dict[str, np.ndarray] = {}
+        for name in self.input_columns_:
+            if name in self.dropped_:
+                continue
+            s = X[name]
+            if name in self.datetime_:
+                out.update(_date_parts(s, name))
+            elif name in self.categories_:
+                text = _as_text(s)
+                unseen = ~text.isin(self.categories_[name]) & (text != MISSING_TOKEN)
+                if unseen.any():
+                    if warn_unknown:
+                        warnings.warn(
+                            f"Column {name!r} has {int(unseen.sum())} value(s) not seen during "
+                            f"fit (e.g. {text[unseen].iloc[0]!r}); they are treated as unknown.",
+                            DataWarning, stacklevel=2)
+                    text = text.where(~unseen, UNKNOWN_TOKEN)
+                out[name] = text.to_numpy(dtype=object)
+            else:
+                out[name], _ = _to_float(s, name in self.numeric_strings_)
+        columns = self.numeric_ + self.categorical_low_ + self.categorical_high_
+        return pd.DataFrame({c: out[c] for c in columns}, index=range(len(X)))
+
+
+_DATE_PARTS = ("epoch_days", "year", "month", "dayofweek", "hour")
+
+
+def _column_kind(s: pd.Series) -> str:
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "numeric"
+    return "object"
+
+
+def _to_float(s: pd.Series, from_strings: bool = False) -> tuple[np.ndarray, int]:
+    """Numbers as a new float64 array; infinities and huge values become NaN."""
+    if from_strings:
+        s = pd.to_numeric(s, errors="coerce")
+    elif pd.api.types.is_timedelta64_dtype(s.dtype):
+        s = s.dt.total_seconds()
+    values = np.array(pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(
+        dtype=float, na_value=np.nan), dtype=np.float64, copy=True)
+    bad = np.isinf(values) | (np.abs(values) > HUGE_VALUE)
+    n_bad = int(bad.sum())
+    if n_bad:
+        values[bad] = np.nan
+    return values, n_bad
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Categories as strings, with missing values as a token of their own."""
+    missing = s.isna().to_numpy()
+    text = pd.Series(np.asarray(s, dtype=object), copy=True).map(str)
+    text[missing] = MISSING_TOKEN
+    return text.astype(object)
+
+
+def _date_parts(s: pd.Series, name: str) -> dict[str, np.ndarray]:
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    epoch = (s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    parts = {
+        "epoch_days": epoch,
+        "year": s.dt.year,
+        "month": s.dt.month,
+        "dayofweek": s.dt.dayofweek,
+        "hour": s.dt.hour,
+    }
+    return {f"{name}__{k}": _to_float(v)[0] for k, v in parts.items()}

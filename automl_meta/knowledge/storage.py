@@ -1,0 +1,120 @@
+"""Resolve ``None | str | BaseStorage`` into an Optuna storage, with clear errors.
+
+The default is a SQLite file, ``./studies/automl_meta.db`` relative to the working
+directory, unless the ``AUTOML_META_STORAGE`` environment variable names another URL.
+Any SQLAlchemy URL Optuna accepts works (``postgresql://...``, ``mysql://...``), and so
+does ``"memory"`` for a throw-away in-memory storage.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
+
+from ..exceptions import StorageError
+
+DEFAULT_STORAGE_ENV = "AUTOML_META_STORAGE"
+DEFAULT_STORAGE_PATH = Path("studies") / "automl_meta.db"
+# Seconds a SQLite writer waits for a lock before failing.
+SQLITE_LOCK_TIMEOUT = 60
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def default_storage_url() -> str:
+    """``$AUTOML_META_STORAGE`` if set, else ``sqlite:///<cwd>/studies/automl_meta.db``."""
+    env = os.environ.get(DEFAULT_STORAGE_ENV)
+    if env:
+        return env
+    return f"sqlite:///{(Path.cwd() / DEFAULT_STORAGE_PATH).as_posix()}"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    if path in ("", ":memory:"):
+        return None
+    return Path(path)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that exists but is not a SQLite database: never write over it."""
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as fh:
+            header = fh.read(len(_SQLITE_MAGIC))
+        if header != _SQLITE_MAGIC:
+            raise StorageError(
+                f"{str(path)!r} exists but is not a SQLite database (truncated or another "
+                "file?). automl-meta will not overwrite it; move it away or pass another "
+                "storage."
+            )
+
+
+def get_storage(storage: str | BaseStorage | None = None) -> BaseStorage:
+    """Return an Optuna storage for ``storage``.
+
+    Parameters
+    ----------
+    storage : str, BaseStorage or None
+        ``None`` for the default, ``"memory"`` for in-memory, a database URL, or an Optuna
+        storage object (returned as is).
+
+    Raises
+    ------
+    StorageError
+        When the database cannot be opened; the message names the URL.
+
+    Examples
+    --------
+    >>> type(get_storage("memory")).__name__
+    'InMemoryStorage'
+    """
+    if isinstance(storage, BaseStorage):
+        return storage
+    url = default_storage_url() if storage is None else str(storage)
+    if url in ("memory", ":memory:"):
+        return InMemoryStorage()
+    engine_kwargs: dict[str, Any] = {}
+    path = _sqlite_path(url)
+    if url.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_LOCK_TIMEOUT}
+        if path is not None:
+            _check_sqlite_file(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+    elif "://" in url:
+        engine_kwargs["pool_pre_ping"] = True
+    else:
+        raise StorageError(
+            f"Storage {url!r} is not a database URL. Use e.g. 'sqlite:///studies/my.db', "
+            "'postgresql://user@host/db' or 'memory'."
+        )
+    try:
+        return RDBStorage(url, engine_kwargs=engine_kwargs)
+    except (optuna.exceptions.StorageInternalError, RuntimeError, ValueError) as exc:
+        raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
+    except Exception as exc:  # sqlalchemy errors: connection refused, bad file, old schema
+        if type(exc).__module__.startswith("sqlalchemy"):
+            raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
+        raise
+
+
+def storage_url(storage: str | BaseStorage | None) -> str:
+    """A printable URL for ``storage`` (passwords removed)."""
+    if isinstance(storage, RDBStorage):
+        return _redact(str(storage.url))
+    if isinstance(storage, BaseStorage):
+        return type(storage).__name__
+    return _redact(default_storage_url() if storage is None else str(storage))
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.split("@", 1)
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url

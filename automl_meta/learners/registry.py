@@ -1,0 +1,152 @@
+"""The learner registry: what each family needs and how to build its estimator.
+
+Hyperparameter distributions live in :mod:`automl_meta.search_space`; this module turns a
+sampled configuration into an unfitted scikit-learn compatible estimator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._types import Task
+from ..data.preprocessing import PreprocessingKind
+from ..exceptions import DataError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    """Static facts about a learner family.
+
+    ``max_rows``: the family is left out of the search above this many rows (kernel SVMs
+    scale quadratically). ``sample_weight``: whether its ``fit`` accepts sample weights.
+    """
+
+    name: str
+    preprocessing: PreprocessingKind
+    description: str
+    max_rows: int | None = None
+    sample_weight: bool = True
+
+
+LEARNERS: dict[str, LearnerSpec] = {
+    s.name: s
+    for s in [
+        LearnerSpec("baseline", "tree", "predicts the class prior or the mean (no search)"),
+        LearnerSpec("linear", "scaled", "logistic regression / ridge regression"),
+        LearnerSpec("knn", "scaled", "k-nearest neighbours", sample_weight=False),
+        LearnerSpec("svm", "scaled", "RBF-kernel SVM (Platt-calibrated for probabilities)",
+                    max_rows=10_000),
+        LearnerSpec("random_forest", "tree", "random forest"),
+        LearnerSpec("extra_trees", "tree", "extremely randomised trees"),
+        LearnerSpec("hist_gradient_boosting", "tree", "scikit-learn histogram gradient boosting"),
+        LearnerSpec("lightgbm", "tree", "LightGBM gradient boosting"),
+        LearnerSpec("mlp", "scaled", "torch multi-layer perceptron (random initialisation)"),
+    ]
+}
+
+DEFAULT_LEARNERS: tuple[str, ...] = tuple(n for n in LEARNERS if n != "baseline")
+
+
+def available_learners(requested: Sequence[str] | None, n_rows: int) -> list[str]:
+    """Validate ``requested`` (default: every family) and drop those too slow for the data."""
+    names = list(requested) if requested is not None else list(DEFAULT_LEARNERS)
+    unknown = [n for n in names if n not in LEARNERS]
+    if unknown:
+        raise DataError(f"Unknown learner(s) {unknown}. Choose from: {', '.join(LEARNERS)}.")
+    if not names:
+        raise DataError("learners is empty; name at least one learner.")
+    kept = [n for n in names if LEARNERS[n].max_rows is None or n_rows <= LEARNERS[n].max_rows]
+    skipped = sorted(set(names) - set(kept))
+    if skipped:
+        logger.info("Skipping %s for %d rows (too slow at this size).", skipped, n_rows)
+    return kept or names[:1]
+
+
+def build_estimator(
+    learner: str,
+    params: dict[str, Any],
+    task: Task,
+    *,
+    random_state: int,
+    n_threads: int = 1,
+    n_train: int | None = None,
+) -> Any:
+    """Return the unfitted estimator for one configuration.
+
+    ``n_train`` (rows it will be fitted on) caps size-dependent parameters such as the
+    number of neighbours.
+    """
+    clf = task == "classification"
+    if learner == "baseline":
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        return DummyClassifier(strategy="prior") if clf else DummyRegressor(strategy="mean")
+    if learner == "linear":
+        if clf:
+            from sklearn.linear_model import LogisticRegression
+
+            return LogisticRegression(C=params["C"], max_iter=2000)
+        from sklearn.linear_model import Ridge
+
+        return Ridge(alpha=params["alpha"], random_state=random_state)
+    if learner == "knn":
+        from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+        k = int(params["n_neighbors"])
+        if n_train is not None:
+            k = max(1, min(k, n_train))
+        cls = KNeighborsClassifier if clf else KNeighborsRegressor
+        return cls(n_neighbors=k, weights=params["weights"], p=int(params["p"]),
+                   n_jobs=n_threads)
+    if learner == "svm":
+        if clf:
+            from .svm import SVMClassifier
+
+            return SVMClassifier(C=params["C"], gamma=params["gamma"],
+                                 random_state=random_state)
+        from sklearn.svm import SVR
+
+        return SVR(C=params["C"], gamma=params["gamma"], epsilon=params["epsilon"])
+    if learner in ("random_forest", "extra_trees"):
+        from sklearn import ensemble
+
+        name = ("RandomForest" if learner == "random_forest" else "ExtraTrees") + (
+            "Classifier" if clf else "Regressor")
+        return getattr(ensemble, name)(
+            n_estimators=int(params["n_estimators"]), max_features=params["max_features"],
+            min_samples_leaf=int(params["min_samples_leaf"]), n_jobs=n_threads,
+            random_state=random_state)
+    if learner == "hist_gradient_boosting":
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        cls = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
+        return cls(learning_rate=params["learning_rate"], max_iter=int(params["max_iter"]),
+                   max_leaf_nodes=int(params["max_leaf_nodes"]),
+                   min_samples_leaf=int(params["min_samples_leaf"]),
+                   l2_regularization=params["l2_regularization"], early_stopping=False,
+                   random_state=random_state)
+    if learner == "lightgbm":
+        from lightgbm import LGBMClassifier, LGBMRegressor
+
+        cls = LGBMClassifier if clf else LGBMRegressor
+        return cls(n_estimators=int(params["n_estimators"]),
+                   learning_rate=params["learning_rate"], num_leaves=int(params["num_leaves"]),
+                   min_child_samples=int(params["min_child_samples"]),
+                   subsample=params["subsample"], subsample_freq=1,
+                   colsample_bytree=params["colsample_bytree"], reg_lambda=params["reg_lambda"],
+                   n_jobs=n_threads, random_state=random_state, verbose=-1)
+    if learner == "mlp":
+        from .torch.mlp import TorchMLPClassifier, TorchMLPRegressor
+
+        cls = TorchMLPClassifier if clf else TorchMLPRegressor
+        return cls(hidden_size=int(params["hidden_size"]), n_layers=int(params["n_layers"]),
+                   dropout=params["dropout"], learning_rate=params["learning_rate"],
+                   weight_decay=params["weight_decay"], epochs=int(params["epochs"]),
+                   batch_size=int(params["batch_size"]), random_state=random_state,
+                   n_threads=n_threads)
+    raise DataError(f"Unknown learner {learner!r}. Choose from: {', '.join(LEARNERS)}.")

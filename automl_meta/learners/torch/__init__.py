@@ -1,0 +1,1 @@
+"""torch-based learners. Importing this package does not import torch; its modules do."""

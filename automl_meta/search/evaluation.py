@@ -1,0 +1,179 @@
+"""The objective: cross-validate one configuration, or refit it on all the data.
+
+Runs in whichever process evaluates trials (a worker, normally). Preprocessed fold matrices
+are cached per preprocessing flavour, so a trial pays for its model's fit, not for
+re-imputing and re-encoding the same folds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from .._types import Task, TrialOutcome
+from ..data.plan import ColumnPlan
+from ..data.preprocessing import make_preprocessor
+from ..learners import LEARNERS, build_estimator
+from ..metrics import get_metric
+from ..search_space import config_learner, learner_params
+
+logger = logging.getLogger(__name__)
+
+# Fold matrices are cached while the cleaned data stays under this size.
+MAX_CACHED_BYTES = 512 * 1024**2
+
+
+@dataclass
+class EvaluationData:
+    """Everything a worker needs to evaluate trials; pickled once and sent once."""
+
+    X: pd.DataFrame  # cleaned by ``plan`` (numbers and category text)
+    y: np.ndarray  # class indices 0..k-1, or floats
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    plan: ColumnPlan
+    task: Task
+    metric: str
+    n_classes: int = 0
+    sample_weight: np.ndarray | None = None
+    n_threads: int = 1
+    device: str = "auto"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def failure_from_exception(exc: BaseException) -> TrialOutcome:
+    """Map an exception raised by a learner to a failed outcome with a reason."""
+    name = type(exc).__name__
+    text = str(exc)
+    if name == "OutOfMemoryError" or "CUDA out of memory" in text:
+        reason = "cuda-oom"
+    elif isinstance(exc, MemoryError):
+        reason = "memory"
+    else:
+        reason = "error"
+    tail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:])
+    return TrialOutcome(ok=False, failure_reason=reason,  # type: ignore[arg-type]
+                        failure_message=f"{name}: {text}"[:2000], extra={"traceback": tail})
+
+
+def _aligned_proba(estimator: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """``predict_proba`` with one column per class, even for classes the fold lacked."""
+    proba = estimator.predict_proba(X)
+    classes = np.asarray(estimator.classes_, dtype=int)
+    out = np.zeros((proba.shape[0], n_classes))
+    out[:, classes] = proba
+    return out
+
+
+class Evaluator:
+    """Evaluate configurations on :class:`EvaluationData`.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, warnings
+    >>> warnings.simplefilter("ignore")
+    >>> from automl_meta.data import ColumnPlan, make_folds
+    >>> X = pd.DataFrame({"a": np.arange(40.0)}); y = (X["a"] > 20).to_numpy().astype(int)
+    >>> data = EvaluationData(X, y, make_folds(y, "classification", 4), ColumnPlan().fit(X),
+    ...                       "classification", "accuracy", n_classes=2)
+    >>> Evaluator(data).evaluate({"learner": "linear", "linear.C": 10.0}, seed=0).ok
+    True
+    """
+
+    def __init__(self, data: EvaluationData):
+        self.data = data
+        self.metric = get_metric(data.metric, data.task, data.n_classes)
+        self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
+        self._use_cache = int(data.X.memory_usage(deep=True).sum()) < MAX_CACHED_BYTES
+
+    def _fold(self, kind: str, i: int) -> tuple[Any, np.ndarray, np.ndarray]:
+        key = (kind, i)
+        if key in self._cache:
+            return self._cache[key]
+        d = self.data
+        train, test = d.folds[i]
+        prep = make_preprocessor(d.plan, kind, d.task)  # type: ignore[arg-type]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X_train = prep.fit_transform(d.X.iloc[train], d.y[train])
+            X_test = prep.transform(d.X.iloc[test])
+        result = (prep, np.asarray(X_train, dtype=np.float64), np.asarray(X_test, np.float64))
+        if self._use_cache:
+            self._cache[key] = result
+        return result
+
+    def _build(self, config: dict[str, Any], seed: int, n_train: int) -> Any:
+        d = self.data
+        return build_estimator(config_learner(config), learner_params(config), d.task,
+                               random_state=seed, n_threads=d.n_threads, n_train=n_train)
+
+    def _fit(self, estimator: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,
+             learner: str) -> Any:
+        if w is not None and LEARNERS[learner].sample_weight:
+            return estimator.fit(X, y, sample_weight=w)
+        return estimator.fit(X, y)
+
+    def evaluate(self, config: dict[str, Any], seed: int) -> TrialOutcome:
+        """Cross-validate ``config``; never raises for a learner's failure."""
+        try:
+            return self._evaluate(config, seed)
+        except Exception as exc:  # noqa: BLE001 - any learner failure is a failed trial
+            return failure_from_exception(exc)
+
+    def _evaluate(self, config: dict[str, Any], seed: int) -> TrialOutcome:
+        d = self.data
+        learner = config_learner(config)
+        kind = LEARNERS[learner].preprocessing
+        fold_scores: list[float] = []
+        fit_time = 0.0
+        for i, (train, test) in enumerate(d.folds):
+            _, X_train, X_test = self._fold(kind, i)
+            y_train = d.y[train]
+            w_train = None if d.sample_weight is None else d.sample_weight[train]
+            w_test = None if d.sample_weight is None else d.sample_weight[test]
+            fold_learner = learner
+            if d.task == "classification" and len(np.unique(y_train)) < 2:
+                fold_learner = "baseline"  # a fold whose training rows hold one class only
+            estimator = self._build({**config, "learner": fold_learner} if fold_learner !=
+                                    learner else config, seed, len(train))
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._fit(estimator, X_train, y_train, w_train, fold_learner)
+                fit_time += time.perf_counter() - start
+                if self.metric.needs_proba:
+                    pred = _aligned_proba(estimator, X_test, d.n_classes)
+                else:
+                    pred = estimator.predict(X_test)
+                score = self.metric(d.y[test], pred, d.n_classes, w_test)
+            fold_scores.append(score)
+        finite = [s for s in fold_scores if np.isfinite(s)]
+        if not finite:
+            return TrialOutcome(ok=False, fold_scores=fold_scores, fit_time=fit_time,
+                                failure_reason="nan-score",
+                                failure_message="every fold scored NaN or infinity")
+        return TrialOutcome(ok=True, score=float(np.mean(finite)), fold_scores=fold_scores,
+                            fit_time=fit_time)
+
+    def refit(self, config: dict[str, Any], seed: int) -> Pipeline:
+        """Fit ``config`` on all rows; returns the fitted (preprocessing, model) pipeline."""
+        d = self.data
+        learner = config_learner(config)
+        prep = make_preprocessor(d.plan, LEARNERS[learner].preprocessing, d.task)
+        estimator = self._build(config, seed, len(d.y))
+        pipe = Pipeline([("preprocess", clone(prep)), ("model", estimator)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kwargs = {}
+            if d.sample_weight is not None and LEARNERS[learner].sample_weight:
+                kwargs["model__sample_weight"] = d.sample_weight
+            pipe.fit(d.X, d.y, **kwargs)
+        return pipe

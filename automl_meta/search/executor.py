@@ -1,0 +1,236 @@
+"""Trial executors: where a configuration is evaluated.
+
+:class:`ProcessExecutor` (the default) runs trials in a persistent worker process. The
+data crosses to it once per search; each trial is one message. A trial that raises is a
+failed trial; one that outlives its time limit, or kills its process (segfault, the
+kernel's OOM killer), costs a restart of the worker, not the search.
+
+Workers are separate interpreters (``python -m automl_meta.search.worker``), never forks of
+the driver: no fork of a threaded process, CUDA starts only in the worker, and the user's
+``__main__`` is never re-imported. Starting one costs about a second (importing the
+scientific stack), so an idle worker is kept for the next search of this process instead
+of being stopped (see :data:`MAX_IDLE_WORKERS`).
+
+:class:`InProcessExecutor` evaluates in the calling process: no isolation, no time limit,
+for debugging.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any, Literal
+
+from .._system import total_memory_bytes
+from .._types import TrialOutcome
+from ..exceptions import AutoMLError
+from .evaluation import EvaluationData, Evaluator
+
+logger = logging.getLogger(__name__)
+
+Isolation = Literal["process", "none"]
+# Default per-worker address-space cap, as a share of physical memory.
+DEFAULT_MEMORY_SHARE = 0.8
+# Idle workers kept for reuse by later searches in this process.
+MAX_IDLE_WORKERS = 2
+# Seconds a worker may take to start and load the data.
+WORKER_START_TIMEOUT = 300
+
+
+class _Worker:
+    """One worker interpreter and its two pipes."""
+
+    def __init__(self, memory_limit: int):
+        env = dict(os.environ, AUTOML_META_WORKER_MEMORY=str(memory_limit))
+        self.memory_limit = memory_limit
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "automl_meta.search.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            start_new_session=True)  # Ctrl-C in the terminal reaches the driver only
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.requests = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
+        self.replies = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait(10)
+        self.requests.close()
+        self.replies.close()
+
+    def stop(self) -> None:
+        if self.alive():
+            try:
+                self.requests.send(("stop",))
+                self.proc.wait(2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+class _IdlePool:
+    """Workers whose search ended, kept for the next search of this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        atexit.register(self.clear)
+
+    def take(self, memory_limit: int) -> _Worker | None:
+        with self._lock:
+            for i, worker in enumerate(self._idle):
+                if worker.memory_limit == memory_limit and worker.alive():
+                    return self._idle.pop(i)
+        return None
+
+    def give(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker.alive() and len(self._idle) < MAX_IDLE_WORKERS:
+                self._idle.append(worker)
+                return
+        worker.stop()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()
+
+
+_POOL = _IdlePool()
+
+
+class InProcessExecutor:
+    """Evaluate trials in this process (``isolation="none"``); no time limit applies."""
+
+    def __init__(self, data: EvaluationData):
+        self._evaluator = Evaluator(data)
+
+    def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None) -> TrialOutcome:
+        return self._evaluator.evaluate(config, seed)
+
+    def refit(self, config: dict[str, Any], seed: int) -> Any:
+        return self._evaluator.refit(config, seed)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class ProcessExecutor:
+    """Evaluate trials in a persistent, restartable worker process.
+
+    Parameters
+    ----------
+    data : EvaluationData
+        Sent to the worker once per (re)start.
+    memory_limit : int, optional
+        Address-space cap of the worker in bytes; default 80 % of physical memory.
+    """
+
+    def __init__(self, data: EvaluationData, memory_limit: int | None = None):
+        self._payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        self._memory_limit = int(memory_limit or total_memory_bytes() * DEFAULT_MEMORY_SHARE)
+        self._worker: _Worker | None = None
+        self.restarts = 0
+
+    def _ensure_started(self) -> _Worker:
+        if self._worker is not None and self._worker.alive():
+            return self._worker
+        if self._worker is not None:
+            self._worker.kill()
+            self.restarts += 1
+        worker = _POOL.take(self._memory_limit) or _Worker(self._memory_limit)
+        worker.requests.send(("data", self._payload))
+        if not worker.replies.poll(WORKER_START_TIMEOUT):
+            worker.kill()
+            raise AutoMLError(f"The trial worker did not start within {WORKER_START_TIMEOUT} s.")
+        try:
+            worker.replies.recv()
+        except (EOFError, OSError) as exc:
+            code = worker.proc.wait(5)
+            raise AutoMLError(f"The trial worker died while loading the data (exit code "
+                              f"{code}); see the messages above.") from exc
+        self._worker = worker
+        return worker
+
+    def _death_outcome(self, worker: _Worker) -> TrialOutcome:
+        try:
+            code = worker.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            code = None
+        worker.kill()
+        self._worker = None
+        if code is not None and code < 0:
+            sig = -code
+            name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+            if sig == signal.SIGKILL:
+                return TrialOutcome(ok=False, failure_reason="memory",
+                                    failure_message="the worker was killed (SIGKILL), most "
+                                    "likely by the kernel's out-of-memory killer")
+            return TrialOutcome(ok=False, failure_reason="crash",
+                                failure_message=f"the worker died from signal {name}")
+        return TrialOutcome(ok=False, failure_reason="crash",
+                            failure_message=f"the worker exited with code {code}")
+
+    def _call(self, command: str, config: dict[str, Any], seed: int,
+              timeout: float | None) -> tuple[str, Any] | TrialOutcome:
+        worker = self._ensure_started()
+        try:
+            worker.requests.send((command, config, seed))
+            if not worker.replies.poll(timeout):
+                worker.kill()
+                self._worker = None
+                return TrialOutcome(ok=False, failure_reason="timeout",
+                                    failure_message=f"no result within {timeout:.1f} s")
+            return worker.replies.recv()
+        except (EOFError, OSError):
+            return self._death_outcome(worker)
+        except KeyboardInterrupt:
+            worker.kill()  # its trial is abandoned; a later search starts a fresh worker
+            self._worker = None
+            raise
+
+    def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None) -> TrialOutcome:
+        """Cross-validate ``config``; a crash, hang or memory blow-up is a failed outcome."""
+        result = self._call("evaluate", config, seed, timeout)
+        return result if isinstance(result, TrialOutcome) else result[1]
+
+    def refit(self, config: dict[str, Any], seed: int) -> Any:
+        """Fit ``config`` on all rows in the worker and return the fitted pipeline."""
+        result = self._call("refit", config, seed, None)
+        if isinstance(result, TrialOutcome):
+            raise AutoMLError(f"Refitting the best configuration failed: "
+                              f"{result.failure_reason}: {result.failure_message}")
+        status, value = result
+        if status != "ok":
+            raise AutoMLError(f"Refitting the best configuration failed: "
+                              f"{value.failure_message}")
+        return pickle.loads(value)
+
+    def close(self) -> None:
+        """Hand the worker back to the idle pool for the next search."""
+        if self._worker is not None:
+            _POOL.give(self._worker)
+            self._worker = None
+
+
+def make_executor(data: EvaluationData, isolation: Isolation = "process",
+                  memory_limit: int | None = None) -> ProcessExecutor | InProcessExecutor:
+    """Build the executor for ``isolation`` (``"process"`` or ``"none"``)."""
+    if isolation == "process":
+        return ProcessExecutor(data, memory_limit)
+    if isolation == "none":
+        return InProcessExecutor(data)
+    raise ValueError(f"isolation must be 'process' or 'none'; got {isolation!r}.")

@@ -1,0 +1,124 @@
+"""The budgeted search loop over an Optuna study (ask, evaluate in a worker, tell)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from .._types import Task, TrialOutcome
+from ..search_space import sample_config
+from .executor import InProcessExecutor, ProcessExecutor
+from .progress import SearchProgress
+
+logger = logging.getLogger(__name__)
+
+# Trials never start with less than this much budget left (seconds).
+MIN_TRIAL_SECONDS = 0.05
+
+
+def trial_seed(random_state: int, trial_number: int) -> int:
+    """The per-trial seed: derived from the search seed and the trial number.
+
+    >>> trial_seed(0, 3) == trial_seed(0, 3) != trial_seed(0, 4)
+    True
+    """
+    state = np.random.SeedSequence([int(random_state) & 0xFFFFFFFF, int(trial_number)])
+    return int(state.generate_state(1)[0] % (2**31 - 1))
+
+
+@dataclass
+class SearchResult:
+    """What a search did."""
+
+    n_complete: int = 0
+    n_failed: int = 0
+    interrupted: bool = False
+    out_of_time: bool = False
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+def _record(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
+    trial.set_user_attr("fit_time", round(outcome.fit_time, 4))
+    if outcome.fold_scores:
+        trial.set_user_attr("fold_scores", [round(float(s), 6) for s in outcome.fold_scores])
+    if outcome.ok:
+        study.tell(trial, outcome.score)
+        return
+    trial.set_user_attr("failure_reason", outcome.failure_reason)
+    trial.set_user_attr("failure_message", outcome.failure_message)
+    study.tell(trial, state=TrialState.FAIL)
+
+
+def run_search(
+    study: optuna.Study,
+    executor: ProcessExecutor | InProcessExecutor,
+    *,
+    learners: Sequence[str],
+    task: Task,
+    n_trials: int | None,
+    deadline: float | None,
+    trial_timeout: float | None,
+    random_state: int,
+    progress: SearchProgress,
+) -> SearchResult:
+    """Run trials until ``n_trials`` are done or the monotonic ``deadline`` passes.
+
+    A trial's time limit is the smaller of ``trial_timeout`` and the time left; a trial
+    cut off by the deadline is recorded as failed with reason ``"budget"``. Ctrl-C stops the
+    search after recording the running trial as failed (reason ``"interrupted"``); the caller
+    still refits the best trial so far.
+    """
+    result = SearchResult()
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    best: float | None = None
+    while n_trials is None or result.n_complete + result.n_failed < n_trials:
+        now = time.monotonic()
+        if deadline is not None and deadline - now < MIN_TRIAL_SECONDS:
+            result.out_of_time = True
+            break
+        trial = study.ask()
+        try:
+            config = sample_config(trial, learners, task)
+            seed = trial_seed(random_state, trial.number)
+            trial.set_user_attr("learner", config["learner"])
+            trial.set_user_attr("seed", seed)
+            limit = trial_timeout
+            cut_by_budget = False
+            if deadline is not None:
+                left = max(deadline - time.monotonic(), MIN_TRIAL_SECONDS)
+                if limit is None or left < limit:
+                    limit, cut_by_budget = left, True
+            outcome = executor.evaluate(config, seed, limit)
+            if outcome.failure_reason == "timeout" and cut_by_budget:
+                outcome.failure_reason = "budget"
+                outcome.failure_message = "stopped: the search's time budget ran out"
+                result.out_of_time = True
+        except KeyboardInterrupt:
+            trial.set_user_attr("failure_reason", "interrupted")
+            trial.set_user_attr("failure_message", "the search was interrupted (Ctrl-C)")
+            study.tell(trial, state=TrialState.FAIL)
+            result.interrupted = True
+            logger.warning("Search interrupted; refitting the best trial so far.")
+            break
+        _record(trial, study, outcome)
+        if outcome.ok:
+            result.n_complete += 1
+            if best is None or (outcome.score > best if maximize else outcome.score < best):
+                best = outcome.score
+        else:
+            result.n_failed += 1
+            reason = str(outcome.failure_reason)
+            result.failures[reason] = result.failures.get(reason, 0) + 1
+            logger.info("Trial %d (%s) failed: %s: %s", trial.number, config["learner"],
+                        reason, outcome.failure_message)
+        progress.update(outcome.ok, best)
+        if result.out_of_time:
+            break
+    return result
+

@@ -1,0 +1,69 @@
+"""The trial worker: a separate interpreter that evaluates trials until told to stop.
+
+Started as ``python -m automl_meta.search.worker``. It speaks length-prefixed pickles on
+file descriptors 0 (requests) and a private duplicate of 1 (replies); the real stdout is
+pointed at stderr so that whatever a learner prints cannot corrupt the protocol.
+
+Requests: ``("data", bytes)`` loads the pickled :class:`EvaluationData` (a worker can be
+reused for another search), ``("evaluate", config, seed)``, ``("refit", config, seed)`` and
+``("stop",)``. torch is imported only by an MLP trial.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from multiprocessing.connection import Connection
+
+from .evaluation import Evaluator, failure_from_exception
+
+
+def limit_memory(limit_bytes: int | None) -> None:
+    """Cap this process's address space so a runaway learner raises MemoryError."""
+    if not limit_bytes or not sys.platform.startswith("linux"):
+        return
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def serve(requests: Connection, replies: Connection) -> None:
+    """Answer requests until ``("stop",)`` or the driver goes away."""
+    evaluator: Evaluator | None = None
+    while True:
+        try:
+            message = requests.recv()
+        except (EOFError, OSError):
+            return
+        command = message[0]
+        if command == "stop":
+            return
+        if command == "data":
+            evaluator = Evaluator(pickle.loads(message[1]))
+            replies.send(("ready", None))
+            continue
+        _, config, seed = message
+        assert evaluator is not None, "the driver sends data before trials"
+        if command == "evaluate":
+            replies.send(("ok", evaluator.evaluate(config, seed)))
+        elif command == "refit":
+            try:
+                model = evaluator.refit(config, seed)
+                replies.send(("ok", pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)))
+            except Exception as exc:  # noqa: BLE001 - reported to the driver, which raises
+                replies.send(("error", failure_from_exception(exc)))
+
+
+def main() -> None:
+    reply_fd = os.dup(1)
+    os.dup2(2, 1)  # learners' prints go to stderr, not into the protocol
+    limit = os.environ.get("AUTOML_META_WORKER_MEMORY")
+    limit_memory(int(limit) if limit else None)
+    serve(Connection(0, writable=False), Connection(reply_fd, readable=False))
+
+
+if __name__ == "__main__":
+    main()

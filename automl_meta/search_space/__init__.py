@@ -1,0 +1,23 @@
+"""The conditional search space: learner name → Optuna distributions."""
+
+from __future__ import annotations
+
+from .space import (
+    LEARNER_PARAM,
+    LEARNER_SPACES,
+    config_learner,
+    learner_params,
+    learner_space,
+    sample_config,
+    search_space_description,
+)
+
+__all__ = [
+    "LEARNER_PARAM",
+    "LEARNER_SPACES",
+    "config_learner",
+    "learner_params",
+    "learner_space",
+    "sample_config",
+    "search_space_description",
+]
