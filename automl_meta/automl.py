@@ -36,9 +36,9 @@ from .exceptions import ColumnMismatchError, SearchFailedError, TargetError
 from .knowledge import get_storage, storage_url
 from .learners import available_learners
 from .metrics import get_metric
-from .search import EvaluationData, make_executor, run_search, trial_seed
+from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.progress import SearchProgress
-from .search_space import LEARNER_PARAM, search_space_description
+from .search_space import LEARNER_PARAM, default_configs, search_space_description
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,11 @@ class _AutoMLBase(BaseEstimator):
 
         was_frame = isinstance(X, pd.DataFrame)
         frame, y_series = check_X_y(X, y)
-        validate_data(self, X, skip_check_array=True, reset=True)
+        self._sklearn_names = not was_frame or all(isinstance(c, str) for c in X.columns)
+        if self._sklearn_names:  # scikit-learn's feature-name bookkeeping and checks
+            validate_data(self, X, skip_check_array=True, reset=True)
+        else:  # int, mixed or tuple labels: matched by our own column check at predict
+            self.n_features_in_ = frame.shape[1]
         self._input_columns = list(X.columns) if was_frame else None
         self._internal_columns = list(frame.columns)
         weights = check_sample_weight(sample_weight, len(frame))
@@ -176,7 +180,8 @@ class _AutoMLBase(BaseEstimator):
             result = run_search(study, executor, learners=learners, task=self._task,
                                 n_trials=n_trials, deadline=deadline,
                                 trial_timeout=self.trial_timeout,
-                                random_state=self.random_state, progress=progress)
+                                random_state=self.random_state, progress=progress,
+                                initial_configs=default_configs(learners, self._task))
             progress.close()
             best = _best_trial(study)
             if best is None:
@@ -190,7 +195,10 @@ class _AutoMLBase(BaseEstimator):
             else:
                 config, seed = dict(best.params), int(best.user_attrs["seed"])
                 self.best_score_ = float(best.value)  # type: ignore[arg-type]
-            fitted = executor.refit(config, seed)
+            if config[LEARNER_PARAM] == "baseline":  # trivial: no worker (re)start needed
+                fitted = Evaluator(data).refit(config, seed)
+            else:
+                fitted = executor.refit(config, seed)
         finally:
             progress.close()
             executor.close()
@@ -217,15 +225,20 @@ class _AutoMLBase(BaseEstimator):
     # -------------------------------------------------------------- predict
     def _clean_input(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "best_estimator_")
-        try:
-            validate_data(self, X, skip_check_array=True, reset=False)
-        except ValueError as exc:
-            if "feature names" in str(exc).lower():
-                raise ColumnMismatchError(str(exc)) from exc
-            raise
         if isinstance(X, pd.DataFrame) and self._input_columns is not None:
             _check_columns(list(X.columns), self._input_columns)
+        if self._sklearn_names:
+            try:
+                validate_data(self, X, skip_check_array=True, reset=False)
+            except ValueError as exc:
+                if "feature names" in str(exc).lower():
+                    raise ColumnMismatchError(str(exc)) from exc
+                raise
         frame = check_X(X)
+        if frame.shape[1] != len(self._internal_columns):
+            raise ColumnMismatchError(
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{len(self._internal_columns)} features as input.")
         frame.columns = self._internal_columns
         return frame
 
@@ -329,8 +342,7 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     _task: Task = "classification"
 
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
-        values = y.to_numpy() if not isinstance(y.dtype, pd.CategoricalDtype) else np.asarray(
-            y, dtype=y.cat.categories.dtype)
+        values = np.asarray(y)
         check_classification_targets(values)
         try:
             self.classes_, encoded = np.unique(values, return_inverse=True)

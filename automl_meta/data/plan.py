@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,8 @@ class DataWarning(UserWarning):
     """automl-meta changed or dropped part of the input data; the message says what."""
 
 
-@dataclass
-class ColumnPlan:
-    """What to do with each input column.
+class ColumnPlan(TransformerMixin, BaseEstimator):
+    """What to do with each input column: the first step of every fitted pipeline.
 
     Parameters
     ----------
@@ -55,25 +54,42 @@ class ColumnPlan:
     (['a'], ['b'], {'c': 'constant'})
     """
 
-    max_onehot: int = 20
-    input_columns_: list[str] = field(default_factory=list)
-    numeric_: list[str] = field(default_factory=list)
-    categorical_low_: list[str] = field(default_factory=list)
-    categorical_high_: list[str] = field(default_factory=list)
-    datetime_: list[str] = field(default_factory=list)
-    numeric_strings_: list[str] = field(default_factory=list)
-    dropped_: dict[str, str] = field(default_factory=dict)
-    categories_: dict[str, set[str]] = field(default_factory=dict)
+    def __init__(self, max_onehot: int = 20):
+        self.max_onehot = max_onehot
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: pd.DataFrame) -> ColumnPlan:
+    def fit(self, X: pd.DataFrame, y: object = None) -> ColumnPlan:
         """Decide the role of every column of ``X`` and warn about every change."""
         self.input_columns_ = list(X.columns)
         self.numeric_, self.categorical_low_, self.categorical_high_ = [], [], []
         self.datetime_, self.numeric_strings_, self.dropped_, self.categories_ = [], [], {}, {}
         notes: list[str] = []
         n_rows = len(X)
+        # Plain numpy numeric columns are checked as one block: fast for very wide data.
+        plain = [c for c, t in X.dtypes.items() if _is_plain_numeric(t)]
+        self.plain_numeric_ = []
+        if plain:
+            block, bad = _float_block(X[plain])
+            n_nan = np.isnan(block).sum(axis=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lo, hi = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
+            for j, name in enumerate(plain):
+                if bad[j]:
+                    notes.append(f"column {name!r}: {int(bad[j])} infinite or huge value(s) "
+                                 "treated as missing")
+                if n_nan[j] == n_rows:
+                    self.dropped_[name] = ("all values missing or infinite" if bad[j]
+                                           else "all values missing")
+                elif n_nan[j] == 0 and lo[j] == hi[j]:
+                    self.dropped_[name] = "constant"
+                else:
+                    self.plain_numeric_.append(name)
+        self.numeric_ = list(self.plain_numeric_)
+        plain_set = set(plain)
         for name in X.columns:
+            if name in plain_set:
+                continue
             s = X[name]
             kind = _column_kind(s)
             if s.isna().all():
@@ -105,29 +121,35 @@ class ColumnPlan:
                 self.datetime_.append(name)
                 self.numeric_.extend(f"{name}__{part}" for part in _DATE_PARTS)
             else:
-                text = _as_text(s)
-                present = text[text != MISSING_TOKEN]
-                n_unique = present.nunique()
-                if n_unique <= 1 and len(present) == n_rows:
-                    self.dropped_[name] = "constant"
-                elif n_rows >= 20 and n_unique >= 0.95 * len(present) and n_unique > 10:
-                    long_text = present.str.len().mean() > 30 and present.str.contains(" ").mean() > 0.5
-                    self.dropped_[name] = "free text" if long_text else "ID-like (almost every value unique)"
-                else:
-                    self.categories_[name] = set(present.unique())
-                    if n_unique > self.max_onehot:
-                        self.categorical_high_.append(name)
-                    else:
-                        self.categorical_low_.append(name)
-        if self.numeric_strings_:
-            notes.append(f"numeric strings converted to numbers in {self.numeric_strings_}")
+                self._fit_categorical(name, _as_text(s), n_rows)
+        kept_strings = [c for c in self.numeric_strings_ if c not in self.dropped_]
+        if kept_strings:
+            notes.append(f"numeric strings converted to numbers in {kept_strings}")
         if self.datetime_:
             notes.append(f"date columns {self.datetime_} expanded into {', '.join(_DATE_PARTS)}")
         if self.dropped_:
-            notes.append("dropped " + ", ".join(f"{c!r} ({why})" for c, why in self.dropped_.items()))
+            notes.append("dropped " + ", ".join(f"{c!r} ({why})"
+                                                for c, why in self.dropped_.items()))
         if notes:
             warnings.warn("Data cleaning: " + "; ".join(notes) + ".", DataWarning, stacklevel=2)
         return self
+
+    def _fit_categorical(self, name: str, text: pd.Series, n_rows: int) -> None:
+        present = text[text != MISSING_TOKEN]
+        n_unique = present.nunique()
+        if n_unique <= 1 and len(present) == n_rows:
+            self.dropped_[name] = "constant"
+        elif n_rows >= 20 and n_unique >= 0.95 * len(present) and n_unique > 10:
+            long_text = (present.str.len().mean() > 30
+                         and present.str.contains(" ").mean() > 0.5)
+            self.dropped_[name] = ("free text" if long_text
+                                   else "ID-like (almost every value unique)")
+        else:
+            self.categories_[name] = set(present.unique())
+            if n_unique > self.max_onehot:
+                self.categorical_high_.append(name)
+            else:
+                self.categorical_low_.append(name)
 
     @property
     def n_output_columns(self) -> int:
@@ -135,15 +157,20 @@ class ColumnPlan:
         return len(self.numeric_) + len(self.categorical_low_) + len(self.categorical_high_)
 
     # ------------------------------------------------------------ transform
-    def transform(self, X: pd.DataFrame, warn_unknown: bool = False) -> pd.DataFrame:
+    def transform(self, X: pd.DataFrame, warn_unknown: bool = True) -> pd.DataFrame:
         """Return a new frame of float columns followed by categorical text columns.
 
-        With ``warn_unknown``, categories never seen by :meth:`fit` are reported in a
-        :class:`DataWarning` and mapped to ``"__unknown__"``.
+        Categories never seen by :meth:`fit` are mapped to ``"__unknown__"`` and, with
+        ``warn_unknown``, reported in a :class:`DataWarning`.
         """
+        parts = []
+        if self.plain_numeric_:
+            block, _ = _float_block(X[self.plain_numeric_])
+            parts.append(pd.DataFrame(block, columns=self.plain_numeric_))
         out: dict[str, np.ndarray] = {}
+        plain = set(self.plain_numeric_)
         for name in self.input_columns_:
-            if name in self.dropped_:
+            if name in self.dropped_ or name in plain:
                 continue
             s = X[name]
             if name in self.datetime_:
@@ -161,8 +188,28 @@ class ColumnPlan:
                 out[name] = text.to_numpy(dtype=object)
             else:
                 out[name], _ = _to_float(s, name in self.numeric_strings_)
-        columns = self.numeric_ + self.categorical_low_ + self.categorical_high_
-        return pd.DataFrame({c: out[c] for c in columns}, index=range(len(X)))
+        rest = [c for c in self.numeric_ if c not in plain]
+        rest += self.categorical_low_ + self.categorical_high_
+        if rest:
+            parts.append(pd.DataFrame({c: out[c] for c in rest}))
+        if not parts:
+            return pd.DataFrame(index=range(len(X)))
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
+        return frame.reset_index(drop=True)
+
+
+def _is_plain_numeric(dtype: object) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+
+
+def _float_block(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A new float64 matrix with infinities and huge values set to NaN; and their counts."""
+    block = np.array(frame.to_numpy(dtype=np.float64), dtype=np.float64, copy=True)
+    bad = np.isinf(block) | (np.abs(block) > HUGE_VALUE)
+    counts = bad.sum(axis=0)
+    if counts.any():
+        block[bad] = np.nan
+    return block, counts
 
 
 _DATE_PARTS = ("epoch_days", "year", "month", "dayofweek", "hour")

@@ -51,27 +51,31 @@ def make_preprocessor(plan: ColumnPlan, kind: PreprocessingKind, task: Task):
     """
     if plan.n_output_columns == 0:
         return NoFeatures()
+    # The cleaned frame holds numbers first, then low- and high-cardinality categories:
+    # positional slices select them (much faster than names for very wide data).
+    n_num, n_low = len(plan.numeric_), len(plan.categorical_low_)
+    num = slice(0, n_num)
+    low = slice(n_num, n_num + n_low)
+    high = slice(n_num + n_low, plan.n_output_columns)
     parts = []
     if kind == "scaled":
         if plan.numeric_:
             parts.append(("num", make_pipeline(
                 SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                StandardScaler()), plan.numeric_))
+                StandardScaler()), num))
         if plan.categorical_low_:
             parts.append(("onehot", OneHotEncoder(
-                handle_unknown="ignore", sparse_output=False, dtype=np.float64),
-                plan.categorical_low_))
+                handle_unknown="ignore", sparse_output=False, dtype=np.float64), low))
         if plan.categorical_high_:
             target_type = "continuous" if task == "regression" else "auto"
             parts.append(("target", make_pipeline(
                 TargetEncoder(target_type=target_type, random_state=0), StandardScaler()),
-                plan.categorical_high_))
+                high))
     else:
         if plan.numeric_:
-            parts.append(("num", "passthrough", plan.numeric_))
-        categorical = plan.categorical_low_ + plan.categorical_high_
-        if categorical:
+            parts.append(("num", "passthrough", num))
+        if plan.categorical_low_ or plan.categorical_high_:
             parts.append(("ordinal", OrdinalEncoder(
                 handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float64),
-                categorical))
+                slice(n_num, plan.n_output_columns)))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)

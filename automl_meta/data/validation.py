@@ -56,16 +56,16 @@ def check_X(X: Any) -> pd.DataFrame:
     if X is None:
         raise DataError("X is None; pass a 2-D array or DataFrame of features.")
     if isinstance(X, pd.DataFrame):
-        sparse_cols = [c for c in X.columns if isinstance(X[c].dtype, pd.SparseDtype)]
+        dup = X.columns[X.columns.duplicated()].unique().tolist()
+        if dup:
+            raise DataError(f"Duplicate column names: {dup}. Column names must be unique.")
+        sparse_cols = [c for c, t in X.dtypes.items() if isinstance(t, pd.SparseDtype)]
         if sparse_cols:
             raise DataTypeError(
                 f"Sparse pandas columns are not supported ({len(sparse_cols)} columns, e.g. "
                 f"{sparse_cols[0]!r}). Pass a scipy.sparse CSR matrix or call "
                 "X.sparse.to_dense() first."
             )
-        dup = X.columns[X.columns.duplicated()].unique().tolist()
-        if dup:
-            raise DataError(f"Duplicate column names: {dup}. Column names must be unique.")
         names = [column_label(c) for c in X.columns]
         if len(set(names)) != len(names):
             raise DataError(

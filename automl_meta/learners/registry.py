@@ -46,10 +46,12 @@ LEARNERS: dict[str, LearnerSpec] = {
         LearnerSpec("hist_gradient_boosting", "tree", "scikit-learn histogram gradient boosting"),
         LearnerSpec("lightgbm", "tree", "LightGBM gradient boosting"),
         LearnerSpec("mlp", "scaled", "torch multi-layer perceptron (random initialisation)"),
+        LearnerSpec("fault_injection", "tree", "fails on purpose (testing only)"),
     ]
 }
 
-DEFAULT_LEARNERS: tuple[str, ...] = tuple(n for n in LEARNERS if n != "baseline")
+DEFAULT_LEARNERS: tuple[str, ...] = tuple(
+    n for n in LEARNERS if n not in ("baseline", "fault_injection"))
 
 
 def available_learners(requested: Sequence[str] | None, n_rows: int) -> list[str]:
@@ -149,4 +151,8 @@ def build_estimator(
                    weight_decay=params["weight_decay"], epochs=int(params["epochs"]),
                    batch_size=int(params["batch_size"]), random_state=random_state,
                    n_threads=n_threads)
+    if learner == "fault_injection":
+        from ..testing.faults import FaultyEstimator
+
+        return FaultyEstimator(mode=params["mode"], task=task)
     raise DataError(f"Unknown learner {learner!r}. Choose from: {', '.join(LEARNERS)}.")

@@ -130,38 +130,46 @@ class Evaluator:
 
     def _evaluate(self, config: dict[str, Any], seed: int) -> TrialOutcome:
         d = self.data
-        learner = config_learner(config)
-        kind = LEARNERS[learner].preprocessing
+        kind = LEARNERS[config_learner(config)].preprocessing
         fold_scores: list[float] = []
         fit_time = 0.0
+        oof: np.ndarray | None = None  # out-of-fold predictions, for folds too small to score
         for i, (train, test) in enumerate(d.folds):
             _, X_train, X_test = self._fold(kind, i)
             y_train = d.y[train]
             w_train = None if d.sample_weight is None else d.sample_weight[train]
             w_test = None if d.sample_weight is None else d.sample_weight[test]
-            fold_learner = learner
+            fold_config = config
             if d.task == "classification" and len(np.unique(y_train)) < 2:
-                fold_learner = "baseline"  # a fold whose training rows hold one class only
-            estimator = self._build({**config, "learner": fold_learner} if fold_learner !=
-                                    learner else config, seed, len(train))
+                fold_config = {"learner": "baseline"}  # the fold's training rows hold 1 class
+            estimator = self._build(fold_config, seed, len(train))
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self._fit(estimator, X_train, y_train, w_train, fold_learner)
+                self._fit(estimator, X_train, y_train, w_train, config_learner(fold_config))
                 fit_time += time.perf_counter() - start
                 if self.metric.needs_proba:
                     pred = _aligned_proba(estimator, X_test, d.n_classes)
                 else:
-                    pred = estimator.predict(X_test)
-                score = self.metric(d.y[test], pred, d.n_classes, w_test)
-            fold_scores.append(score)
-        finite = [s for s in fold_scores if np.isfinite(s)]
-        if not finite:
+                    pred = np.asarray(estimator.predict(X_test))
+                if np.issubdtype(pred.dtype, np.floating) and not np.all(np.isfinite(pred)):
+                    return TrialOutcome(ok=False, fold_scores=fold_scores, fit_time=fit_time,
+                                        failure_reason="nan-score",
+                                        failure_message=f"fold {i}: the learner predicted NaN "
+                                                        "or infinity")
+                if oof is None:
+                    oof = np.zeros((len(d.y), *pred.shape[1:]), dtype=pred.dtype)
+                oof[test] = pred
+                fold_scores.append(self.metric(d.y[test], pred, d.n_classes, w_test))
+        if all(np.isfinite(fold_scores)):
+            score = float(np.mean(fold_scores))
+        else:  # e.g. R² of a one-row fold: score the pooled out-of-fold predictions
+            score = self.metric(d.y, oof, d.n_classes, d.sample_weight)
+        if not np.isfinite(score):
             return TrialOutcome(ok=False, fold_scores=fold_scores, fit_time=fit_time,
                                 failure_reason="nan-score",
-                                failure_message="every fold scored NaN or infinity")
-        return TrialOutcome(ok=True, score=float(np.mean(finite)), fold_scores=fold_scores,
-                            fit_time=fit_time)
+                                failure_message="the score is NaN or infinite on every fold")
+        return TrialOutcome(ok=True, score=score, fold_scores=fold_scores, fit_time=fit_time)
 
     def refit(self, config: dict[str, Any], seed: int) -> Pipeline:
         """Fit ``config`` on all rows; returns the fitted (preprocessing, model) pipeline."""

@@ -143,14 +143,16 @@ class ProcessExecutor:
         self._payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
         self._memory_limit = int(memory_limit or total_memory_bytes() * DEFAULT_MEMORY_SHARE)
         self._worker: _Worker | None = None
-        self.restarts = 0
+        self._started = False
+        self.restarts = 0  # workers started again after a kill or a crash
 
     def _ensure_started(self) -> _Worker:
         if self._worker is not None and self._worker.alive():
             return self._worker
         if self._worker is not None:
             self._worker.kill()
-            self.restarts += 1
+        self.restarts += int(self._started)
+        self._started = True
         worker = _POOL.take(self._memory_limit) or _Worker(self._memory_limit)
         worker.requests.send(("data", self._payload))
         if not worker.replies.poll(WORKER_START_TIMEOUT):

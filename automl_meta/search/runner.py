@@ -66,6 +66,8 @@ def run_search(
     trial_timeout: float | None,
     random_state: int,
     progress: SearchProgress,
+    initial_configs: Sequence[dict] = (),
+    initial_origin: str = "default",
 ) -> SearchResult:
     """Run trials until ``n_trials`` are done or the monotonic ``deadline`` passes.
 
@@ -73,7 +75,14 @@ def run_search(
     cut off by the deadline is recorded as failed with reason ``"budget"``. Ctrl-C stops the
     search after recording the running trial as failed (reason ``"interrupted"``); the caller
     still refits the best trial so far.
+
+    ``initial_configs`` are enqueued first when the study has no trials yet (a resumed
+    study keeps its history); every trial records its ``origin`` user attribute:
+    ``initial_origin`` for those, ``"sampler"`` for the sampler's own.
     """
+    # Enqueued one at a time, just before they run: a search stopped early leaves no
+    # waiting trials behind in the study.
+    pending = list(initial_configs) if not study.get_trials(deepcopy=False) else []
     result = SearchResult()
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: float | None = None
@@ -82,11 +91,15 @@ def run_search(
         if deadline is not None and deadline - now < MIN_TRIAL_SECONDS:
             result.out_of_time = True
             break
+        if pending:
+            study.enqueue_trial(pending.pop(0), user_attrs={"origin": initial_origin})
         trial = study.ask()
         try:
             config = sample_config(trial, learners, task)
             seed = trial_seed(random_state, trial.number)
             trial.set_user_attr("learner", config["learner"])
+            if "origin" not in trial.user_attrs:
+                trial.set_user_attr("origin", "sampler")
             trial.set_user_attr("seed", seed)
             limit = trial_timeout
             cut_by_budget = False

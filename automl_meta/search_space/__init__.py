@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .defaults import default_configs
 from .space import (
     LEARNER_PARAM,
     LEARNER_SPACES,
@@ -16,6 +17,7 @@ __all__ = [
     "LEARNER_PARAM",
     "LEARNER_SPACES",
     "config_learner",
+    "default_configs",
     "learner_params",
     "learner_space",
     "sample_config",

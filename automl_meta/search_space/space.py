@@ -40,6 +40,7 @@ _FOREST = {
 
 # learner -> {task or "any": {param: distribution}}
 LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
+    "baseline": {"any": {}},
     "linear": {
         "classification": {"C": _float(1e-4, 1e3, log=True)},
         "regression": {"alpha": _float(1e-4, 1e3, log=True)},
@@ -83,14 +84,19 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
     },
     "mlp": {
         "any": {
-            "hidden_size": _int(16, 512, log=True),
+            "hidden_size": _int(16, 256, log=True),
             "n_layers": _int(1, 3),
             "dropout": _float(0.0, 0.5),
             "learning_rate": _float(1e-4, 1e-2, log=True),
             "weight_decay": _float(1e-6, 1e-2, log=True),
-            "epochs": _int(10, 200, log=True),
+            "epochs": _int(5, 100, log=True),
             "batch_size": CategoricalDistribution([32, 64, 128, 256]),
         }
+    },
+    # Testing only: see automl_meta.testing.faults.
+    "fault_injection": {
+        "any": {"mode": CategoricalDistribution(
+            ["ok", "raise", "hang", "segfault", "memory", "nan"])}
     },
 }
 

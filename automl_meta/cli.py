@@ -1,0 +1,249 @@
+"""The ``automl-meta`` command line.
+
+Every sub-command has ``--help``. Errors about data or storage print one line
+(``error: ...``) and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("automl_meta.cli")
+
+EXIT_ERROR = 2
+
+
+def _format_params(params: dict[str, Any]) -> str:
+    parts = []
+    for key, value in params.items():
+        parts.append(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}")
+    return ", ".join(parts)
+
+
+def print_leaderboard(model: Any, top: int = 10) -> None:
+    """Print the best ``top`` trials of a fitted model's study."""
+    import pandas as pd
+
+    board = model.leaderboard()
+    shown = board.head(top).copy()
+    shown["params"] = shown["params"].map(_format_params)
+    shown["score"] = shown["score"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    shown["fit_time"] = shown["fit_time"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}s")
+    shown["failure_reason"] = shown["failure_reason"].fillna("")
+    shown["params"] = shown["params"].str.slice(0, 70)
+    n_ok = int((board["state"] == "COMPLETE").sum())
+    print(f"\nLeaderboard ({model.metric_}, mean of cross-validation folds; "
+          f"{n_ok} of {len(board)} trials completed):")
+    print(shown.to_string(index=False))
+
+
+def print_summary(model: Any) -> None:
+    """Print the best model, where the study is stored and how to open it."""
+    from .search_space import learner_params
+
+    storage = model.storage_url_
+    print(f"\nBest model: {model.best_config_['learner']} "
+          f"({_format_params(learner_params(model.best_config_))})")
+    print(f"CV {model.metric_}: {model.best_score_:.4f}   fit took {model.fit_seconds_:.1f} s")
+    print(f"Study: {model.study_name_!r} in {storage}")
+    if storage.startswith(("sqlite", "postgresql", "mysql")):
+        print(f"Open it in optuna-dashboard:  optuna-dashboard {storage}")
+        print(f"List stored studies:          automl-meta studies --storage {storage}")
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.INFO if verbose > 1 else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        logging.getLogger("automl_meta").warning("%s", message)
+
+    warnings.showwarning = show
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    import joblib
+
+    from .automl import fit
+
+    model = fit(args.data, args.target, task=args.task, n_trials=args.trials,
+                time_budget=args.time_budget, metric=args.metric, storage=args.storage,
+                study_name=args.study, random_state=args.seed, verbose=args.verbose,
+                **({"learners": args.learners} if args.learners else {}))
+    print_leaderboard(model)
+    print_summary(model)
+    if args.out:
+        joblib.dump(model, args.out)
+        print(f"Model saved to {args.out}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import joblib
+    import pandas as pd
+
+    from .data.loading import read_table
+    from .exceptions import DataError
+
+    if not Path(args.model).is_file():
+        raise DataError(f"Model file not found: {args.model!r}.")
+    model = joblib.load(args.model)
+    frame = read_table(args.data)
+    if args.target and args.target in frame.columns:
+        frame = frame.drop(columns=[args.target])
+    out = pd.DataFrame({"prediction": model.predict(frame)})
+    if args.proba and hasattr(model, "predict_proba"):
+        proba = model.predict_proba(frame)
+        for i, label in enumerate(model.classes_):
+            out[f"proba_{label}"] = proba[:, i]
+    if args.out:
+        out.to_csv(args.out, index=False)
+        print(f"{len(out)} predictions written to {args.out}")
+    else:
+        out.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    import optuna
+
+    from .knowledge import get_storage, storage_url
+
+    storage = get_storage(args.storage)
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=True)
+    print(f"Studies in {storage_url(args.storage)}:")
+    if not summaries:
+        print("  (none yet)")
+        return 0
+    rows = []
+    for s in summaries:
+        attrs = s.user_attrs
+        best = s.best_trial.value if s.best_trial is not None else None
+        rows.append({
+            "study": s.study_name,
+            "dataset": attrs.get("dataset", ""),
+            "task": attrs.get("task", ""),
+            "metric": attrs.get("metric", ""),
+            "best": "" if best is None else f"{best:.4f}",
+            "trials": s.n_trials,
+            "rows": attrs.get("n_rows", ""),
+        })
+    import pandas as pd
+
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sklearn.datasets import load_breast_cancer
+
+    from .automl import fit
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.attrs["name"] = "breast_cancer"
+    print(f"Demo: breast_cancer (bundled with scikit-learn), {frame.shape[0]} rows x "
+          f"{frame.shape[1] - 1} features, binary classification, {args.time_budget:.0f} s "
+          "search budget.")
+    model = fit(frame, "target", time_budget=args.time_budget, storage=args.storage,
+                random_state=args.seed, verbose=args.verbose)
+    print_leaderboard(model)
+    print_summary(model)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="automl-meta",
+        description="Automatic model selection and tuning; every search is an Optuna study.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def storage_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--storage", default=None, metavar="URL",
+                       help="study storage URL (default: $AUTOML_META_STORAGE or "
+                            "sqlite:///studies/automl_meta.db)")
+
+    p = sub.add_parser("fit", help="search and fit a model on a CSV or Parquet file",
+                       description="Search learners and hyperparameters on DATA, print the "
+                                   "leaderboard and the best model.")
+    p.add_argument("data", help="CSV or Parquet file")
+    p.add_argument("--target", required=True, metavar="COL", help="target column")
+    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    p.add_argument("--trials", type=int, default=None, metavar="N", help="number of trials")
+    p.add_argument("--time-budget", type=float, default=None, metavar="S",
+                   help="search time in seconds (default 60 if --trials is not given)")
+    p.add_argument("--metric", default=None, metavar="M",
+                   help="accuracy, balanced_accuracy, roc_auc, log_loss, r2, rmse or mae")
+    storage_arg(p)
+    p.add_argument("--study", default=None, metavar="NAME", help="study name (continued if "
+                   "it exists)")
+    p.add_argument("--learners", nargs="+", default=None, metavar="L",
+                   help="learner families to search (default: all)")
+    p.add_argument("--out", default=None, metavar="FILE", help="save the model (joblib)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 logs")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="predict with a saved model",
+                       description="Predict DATA with a model saved by `fit --out`.")
+    p.add_argument("model", help="model file written by `automl-meta fit --out`")
+    p.add_argument("data", help="CSV or Parquet file with the same feature columns")
+    p.add_argument("--target", default=None, metavar="COL",
+                   help="a target column to ignore if the file has one")
+    p.add_argument("--proba", action="store_true", help="add class probabilities")
+    p.add_argument("--out", default=None, metavar="FILE", help="CSV file (default: stdout)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("studies", help="list the stored studies",
+                       description="List studies with dataset, task, best score and trials.")
+    storage_arg(p)
+    p.set_defaults(func=cmd_studies)
+
+    p = sub.add_parser("demo", help="fit on a bundled dataset and show the result",
+                       description="Fit breast_cancer (bundled with scikit-learn) with the "
+                                   "default storage and print the leaderboard.")
+    p.add_argument("--time-budget", type=float, default=30.0, metavar="S")
+    storage_arg(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--verbose", type=int, default=1)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _version() -> str:
+    from ._version import __version__
+
+    return f"automl-meta {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``automl-meta`` command."""
+    from .exceptions import AutoMLError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "verbose", 1))
+    try:
+        return int(args.func(args))
+    except (AutoMLError, ValueError, TypeError, OSError) as exc:
+        if isinstance(exc, (ValueError, TypeError, OSError)) and not isinstance(
+                exc, AutoMLError):
+            logger.debug("Unexpected error", exc_info=True)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Helpers for testing automl-meta and code built on it (fault injection)."""
