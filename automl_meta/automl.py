@@ -128,6 +128,12 @@ class _AutoMLBase(BaseEstimator):
         self._internal_columns = list(frame.columns)
         weights = check_sample_weight(sample_weight, len(frame))
         y_model, n_classes = self._encode_target(y_series)
+        if weights is not None and n_classes:
+            weighted = np.unique(y_model[weights > 0])
+            if len(weighted) < 2:
+                raise TargetError(
+                    "Only 1 class has a positive sample_weight; classification needs at "
+                    "least 2 classes with weight.")
 
         with warnings.catch_warnings():
             # Cleaning warnings are shown to the caller once, attributed to this call.
@@ -227,6 +233,7 @@ class _AutoMLBase(BaseEstimator):
         check_is_fitted(self, "best_estimator_")
         if isinstance(X, pd.DataFrame) and self._input_columns is not None:
             _check_columns(list(X.columns), self._input_columns)
+        frame = check_X(X)
         if self._sklearn_names:
             try:
                 validate_data(self, X, skip_check_array=True, reset=False)
@@ -234,7 +241,6 @@ class _AutoMLBase(BaseEstimator):
                 if "feature names" in str(exc).lower():
                     raise ColumnMismatchError(str(exc)) from exc
                 raise
-        frame = check_X(X)
         if frame.shape[1] != len(self._internal_columns):
             raise ColumnMismatchError(
                 f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "

@@ -115,7 +115,7 @@ def check_X(X: Any) -> pd.DataFrame:
 
 def _as_1d_target(y: Any) -> tuple[pd.Series, pd.Index | None]:
     if y is None:
-        raise TargetError("y is None: this estimator requires y to be passed.")
+        raise TargetError("This estimator requires y to be passed, but the target y is None.")
     index = y.index if isinstance(y, (pd.Series, pd.DataFrame)) else None
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:

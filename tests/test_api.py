@@ -1,0 +1,216 @@
+"""The public API: fit(), the estimators, storage layout, studies and persistence."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+
+import automl_meta
+from automl_meta import AutoMLClassifier, AutoMLRegressor, fit
+from automl_meta.learners import DEFAULT_LEARNERS
+from automl_meta.metrics import METRICS
+
+
+def test_public_names():
+    assert set(automl_meta.__all__) >= {"fit", "AutoMLClassifier", "AutoMLRegressor"}
+
+
+def test_import_is_light():
+    code = ("import sys, automl_meta; "
+            "heavy = [m for m in ('torch', 'botorch', 'sklearn', 'optuna') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_fit_dataframe_with_target(fast, clf_frame):
+    model = fit(clf_frame, "target", **fast)
+    assert isinstance(model, AutoMLClassifier)
+    assert list(model.classes_) == ["no", "yes"]
+    pred = model.predict(clf_frame.drop(columns="target"))
+    assert set(pred) <= {"no", "yes"}
+    assert model.score(clf_frame.drop(columns="target"), clf_frame["target"]) > 0.7
+    proba = model.predict_proba(clf_frame.drop(columns="target"))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_fit_from_file(tmp_path, reg_frame, suffix, fast):
+    path = tmp_path / f"data.{suffix}"
+    getattr(reg_frame, f"to_{suffix}")(path, index=False)
+    model = fit(path, "y", **fast)
+    assert isinstance(model, AutoMLRegressor)
+    assert model.study_.user_attrs["dataset"] == "data"
+    assert model.score(reg_frame[["a", "b"]], reg_frame["y"]) > 0.9
+
+
+def test_fit_xy_pair_regression(fast):
+    X, y = load_diabetes(return_X_y=True)
+    model = fit((X, y), **fast)
+    assert model.task_ == "regression" and model.metric_ == "r2"
+    assert model.predict(X).shape == (len(y),)
+
+
+def test_fitted_attributes_and_leaderboard(fast):
+    X, y = load_iris(return_X_y=True)
+    model = AutoMLClassifier(**{**fast, "n_trials": 3}).fit(X, y)
+    assert model.metric_ == "log_loss"  # multiclass default
+    assert model.best_config_["learner"] in DEFAULT_LEARNERS
+    assert model.n_features_in_ == 4
+    board = model.leaderboard()
+    assert list(board.columns) == ["trial", "learner", "score", "fit_time", "state", "params",
+                                   "failure_reason"]
+    assert len(board) == 3
+    # log-loss is minimised: the best (first) row has the smallest score
+    assert board["score"].iloc[0] == board["score"].min() == pytest.approx(model.best_score_)
+    assert isinstance(board["params"].iloc[0], dict)
+
+
+def test_study_and_trial_user_attrs(fast):
+    X, y = load_iris(return_X_y=True)
+    model = AutoMLClassifier(**fast).fit(X, y, dataset_name="iris")
+    study = model.study_
+    attrs = study.user_attrs
+    assert attrs["dataset"] == "iris"
+    assert len(attrs["fingerprint"]) == 64
+    assert (attrs["task"], attrs["metric"], attrs["n_rows"], attrs["n_features"]) == (
+        "classification", "log_loss", 150, 4)
+    trial = study.trials[0]
+    assert trial.user_attrs["learner"] == trial.params["learner"]
+    assert trial.user_attrs["fit_time"] >= 0
+    assert len(trial.user_attrs["fold_scores"]) == attrs["cv_folds"] == 5
+    assert trial.user_attrs["origin"] == "default"
+
+
+def test_default_storage_is_sqlite_under_studies(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUTOML_META_STORAGE")
+    monkeypatch.chdir(tmp_path)
+    X, y = load_iris(return_X_y=True)
+    model = AutoMLClassifier(n_trials=1, verbose=0, isolation="none").fit(X, y)
+    db = tmp_path / "studies" / "automl_meta.db"
+    assert db.is_file()
+    assert model.storage_url_ == f"sqlite:///{db.as_posix()}"
+    # Optuna's own tools read it.
+    names = optuna.get_all_study_names(f"sqlite:///{db}")
+    assert names == [model.study_name_]
+    study = optuna.load_study(study_name=model.study_name_, storage=f"sqlite:///{db}")
+    assert len(study.trials) == 1
+
+
+def test_storage_env_var_and_optuna_cli(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("AUTOML_META_STORAGE", url)
+    X, y = load_iris(return_X_y=True)
+    model = AutoMLClassifier(n_trials=1, verbose=0, isolation="none", study_name="iris-env")
+    model.fit(X, y)
+    assert (tmp_path / "elsewhere.db").is_file()
+    optuna_cli = [str(Path(sys.executable).parent / "optuna"), "studies", "--storage", url]
+    out = subprocess.run(optuna_cli, capture_output=True, text=True, check=True).stdout
+    assert "iris-env" in out
+
+
+def test_same_study_name_continues_the_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    X, y = load_iris(return_X_y=True)
+    kwargs = dict(n_trials=2, verbose=0, isolation="none", storage=url, study_name="resume")
+    AutoMLClassifier(**kwargs).fit(X, y)
+    model = AutoMLClassifier(**kwargs).fit(X, y)
+    assert len(model.study_.trials) == 4
+
+
+@pytest.mark.parametrize("metric", [m for m, v in METRICS.items() if v.task == "classification"])
+def test_classification_metrics(fast, metric):
+    X, y = load_iris(return_X_y=True)
+    model = AutoMLClassifier(metric=metric, **fast).fit(X, y)
+    direction = model.study_.direction.name.lower()
+    assert direction == METRICS[metric].direction
+    assert np.isfinite(model.best_score_)
+
+
+@pytest.mark.parametrize("metric", [m for m, v in METRICS.items() if v.task == "regression"])
+def test_regression_metrics(fast, metric):
+    X, y = load_diabetes(return_X_y=True)
+    model = AutoMLRegressor(metric=metric, **fast).fit(X[:150], y[:150])
+    assert model.metric_ == metric and np.isfinite(model.best_score_)
+
+
+def test_metric_for_wrong_task_is_refused(fast):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="for regression, but the task is classification"):
+        AutoMLClassifier(metric="rmse", **fast).fit(X, y)
+
+
+@pytest.mark.parametrize("learner", DEFAULT_LEARNERS)
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_every_learner_family_runs(learner, task, clf_frame, reg_frame):
+    frame, target = (clf_frame, "target") if task == "classification" else (reg_frame, "y")
+    model = fit(frame, target, n_trials=1, learners=[learner], verbose=0, storage="memory",
+                isolation="none")
+    assert model.best_config_["learner"] == learner
+    assert model.leaderboard()["state"].tolist() == ["COMPLETE"]
+    assert model.score(frame.drop(columns=target), frame[target]) > 0.5
+
+
+def test_searched_trials_differ_and_are_reproducible(fast):
+    X, y = load_iris(return_X_y=True)
+    kwargs = {**fast, "n_trials": 12, "learners": ["linear", "knn"]}
+    a = AutoMLClassifier(**kwargs).fit(X, y).leaderboard().sort_values("trial")
+    b = AutoMLClassifier(**kwargs).fit(X, y).leaderboard().sort_values("trial")
+    pd.testing.assert_frame_equal(a.drop(columns="fit_time"), b.drop(columns="fit_time"))
+    assert a["params"].astype(str).nunique() > 8  # the sampler explores beyond the defaults
+
+
+def test_pickle_and_joblib_round_trip(tmp_path, clf_frame):
+    model = fit(clf_frame, "target", n_trials=3, verbose=0, storage="memory",
+                learners=["linear", "mlp", "svm"])
+    X = clf_frame.drop(columns="target")
+    expected = model.predict_proba(X)
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path)
+    for restored in (joblib.load(path), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_allclose(restored.predict_proba(X), expected)
+        assert list(restored.predict(X)) == list(model.predict(X))
+
+
+def test_persisted_model_reopens_its_sqlite_study(tmp_path, clf_frame):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    model = fit(clf_frame, "target", n_trials=2, verbose=0, storage=url, isolation="none")
+    restored = pickle.loads(pickle.dumps(model))
+    assert len(restored.study_.trials) == 2
+
+
+def test_time_budget_is_honoured():
+    X, y = load_iris(return_X_y=True)
+    model = AutoMLClassifier(time_budget=4, verbose=0, storage="memory").fit(X, y)
+    n = len(model.leaderboard())
+    assert n >= 2
+    # Budget plus the documented slack (worker start-up and the final refit).
+    assert model.fit_seconds_ < 4 + 10
+
+
+def test_trial_timeout_fails_a_slow_trial(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    model = AutoMLClassifier(n_trials=3, trial_timeout=0.3, learners=["mlp", "linear"],
+                             storage="memory", verbose=0).fit(X, y)
+    board = model.leaderboard()
+    assert "timeout" in set(board["failure_reason"].dropna())
+    assert (board["state"] == "COMPLETE").any()
+
+
+def test_progress_bar_and_silence(capsys, fast):
+    X, y = load_iris(return_X_y=True)
+    AutoMLClassifier(**{**fast, "verbose": 1}).fit(X, y)
+    err = capsys.readouterr().err
+    assert "automl-meta" in err and "2/2" in err and "best log_loss=" in err
+    AutoMLClassifier(**fast).fit(X, y)
+    assert capsys.readouterr().err == ""

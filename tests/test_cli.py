@@ -1,0 +1,93 @@
+"""The automl-meta command line, run as a user would (a subprocess per command)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from automl_meta.cli import build_parser
+
+CLI = [str(Path(sys.executable).parent / "automl-meta")]
+
+
+def run(*args, cwd=None):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "studies", "demo"])
+def test_every_subcommand_has_help(command):
+    out = run(command, "--help")
+    assert out.returncode == 0
+    assert "usage: automl-meta " + command in out.stdout
+
+
+def test_parser_lists_all_commands():
+    help_text = build_parser().format_help()
+    for command in ("fit", "predict", "studies", "demo"):
+        assert command in help_text
+
+
+def test_fit_predict_studies_round_trip(tmp_path, clf_frame):
+    data = tmp_path / "train.csv"
+    clf_frame.to_csv(data, index=False)
+    storage = f"sqlite:///{tmp_path / 'cli.db'}"
+    model = tmp_path / "model.joblib"
+    out = run("fit", data, "--target", "target", "--trials", 3, "--storage", storage,
+              "--study", "cli-study", "--out", model, "--verbose", 0)
+    assert out.returncode == 0, out.stderr
+    assert "Leaderboard (roc_auc" in out.stdout
+    assert "Best model:" in out.stdout
+    assert f"optuna-dashboard {storage}" in out.stdout
+    assert model.is_file()
+
+    preds = tmp_path / "preds.csv"
+    out = run("predict", model, data, "--target", "target", "--proba", "--out", preds)
+    assert out.returncode == 0, out.stderr
+    frame = pd.read_csv(preds)
+    assert list(frame.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert len(frame) == len(clf_frame) and set(frame["prediction"]) <= {"yes", "no"}
+
+    out = run("studies", "--storage", storage)
+    assert out.returncode == 0, out.stderr
+    assert "cli-study" in out.stdout and "classification" in out.stdout
+    line = next(ln for ln in out.stdout.splitlines() if "cli-study" in ln)
+    assert line.split()[-2] == "3"  # trial count
+
+
+@pytest.mark.parametrize("args,message", [
+    (["fit", "missing.csv", "--target", "y"], "Data file not found: 'missing.csv'"),
+    (["predict", "no-model.joblib", "x.csv"], "Model file not found"),
+])
+def test_errors_are_one_line_without_traceback(tmp_path, args, message):
+    out = run(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_target_lists_columns(tmp_path, clf_frame):
+    data = tmp_path / "train.csv"
+    clf_frame.to_csv(data, index=False)
+    out = run("fit", data, "--target", "nope", "--trials", 1)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "'nope' is not in" in out.stderr and "'num2'" in out.stderr
+
+
+def test_garbage_storage_file_is_refused_not_overwritten(tmp_path, clf_frame):
+    db = tmp_path / "broken.db"
+    db.write_bytes(b"this is not sqlite" * 10)
+    out = run("studies", "--storage", f"sqlite:///{db}")
+    assert out.returncode == 2 and "is not a SQLite database" in out.stderr
+    assert db.read_bytes() == b"this is not sqlite" * 10
+
+
+def test_demo_uses_default_storage_under_studies(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUTOML_META_STORAGE")
+    out = run("demo", "--time-budget", 3, "--verbose", 0, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "studies" / "automl_meta.db").is_file()
+    assert "breast_cancer" in out.stdout and "optuna-dashboard sqlite:///" in out.stdout
