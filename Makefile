@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/automl-meta demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check automl_meta tests
 	$(PY) -m pytest
 
 lint: $(STAMP)

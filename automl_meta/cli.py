@@ -7,7 +7,6 @@ Every sub-command has ``--help``. Errors about data or storage print one line
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import warnings

@@ -35,7 +35,8 @@ def infer_task(y: pd.Series, task: str = "auto") -> Task:
     """
     if task != "auto":
         if task not in TASKS:
-            raise DataError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}.")
+            raise DataError(
+                f"task must be 'auto', 'classification' or 'regression'; got {task!r}.")
         return task  # type: ignore[return-value]
     values = y.dropna()
     dtype = y.dtype

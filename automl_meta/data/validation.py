@@ -101,7 +101,7 @@ def check_X(X: Any) -> pd.DataFrame:
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
     n_rows = frame.shape[0]
     if n_rows == 0:
-        raise DataError("Found array with 0 sample(s) (shape=%s): X has no rows." % (frame.shape,))
+        raise DataError(f"Found array with 0 sample(s) (shape={frame.shape}): X has no rows.")
     needed = int(frame.memory_usage(deep=False).sum()) * _WORKING_MEMORY_FACTOR
     available = available_memory_bytes()
     if needed > available:
