@@ -41,6 +41,14 @@ def print_leaderboard(model: Any, top: int = 10) -> None:
     print(f"\nLeaderboard ({model.metric_}, mean of cross-validation folds; "
           f"{n_ok} of {len(board)} trials completed):")
     print(shown.to_string(index=False))
+    done = board[board["state"] == "COMPLETE"]
+    if done["learner"].nunique() > 1:
+        families = done.groupby("learner", sort=False).agg(
+            best=("score", "first"), trials=("trial", "size"), mean_fit=("fit_time", "mean"))
+        families["best"] = families["best"].map(lambda v: f"{v:.4f}")
+        families["mean_fit"] = families["mean_fit"].map(lambda v: f"{v:.2f}s")
+        print("\nBest per learner family:")
+        print(families.to_string())
 
 
 def print_summary(model: Any) -> None:
