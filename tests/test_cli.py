@@ -91,3 +91,35 @@ def test_demo_uses_default_storage_under_studies(tmp_path, monkeypatch):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "studies" / "automl_meta.db").is_file()
     assert "breast_cancer" in out.stdout and "optuna-dashboard sqlite:///" in out.stdout
+
+
+def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):
+    import signal
+    import time
+
+    import optuna
+
+    data = tmp_path / "train.csv"
+    clf_frame.to_csv(data, index=False)
+    storage = f"sqlite:///{tmp_path / 'int.db'}"
+    proc = subprocess.Popen(
+        [*CLI, "fit", str(data), "--target", "target", "--time-budget", "120", "--storage",
+         storage, "--study", "interrupted", "--learners", "linear", "mlp", "--verbose", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until a few trials have finished
+        time.sleep(0.5)
+        try:
+            study = optuna.load_study(study_name="interrupted", storage=storage)
+        except KeyError:
+            continue
+        if sum(t.state.name == "COMPLETE" for t in study.trials) >= 3:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Best model:" in out
+    trials = optuna.load_study(study_name="interrupted", storage=storage).trials
+    assert trials[-1].state.name == "FAIL"
+    assert trials[-1].user_attrs["failure_reason"] == "interrupted"
+    assert sum(t.state.name == "COMPLETE" for t in trials) >= 3

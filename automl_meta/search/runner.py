@@ -41,6 +41,7 @@ class SearchResult:
     interrupted: bool = False
     out_of_time: bool = False
     failures: dict[str, int] = field(default_factory=dict)
+    last_ok: bool = False
 
 
 def _record(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
@@ -85,53 +86,70 @@ def run_search(
     pending = list(initial_configs) if not study.get_trials(deepcopy=False) else []
     result = SearchResult()
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    best: float | None = None
+    best: list[float] = []
     while n_trials is None or result.n_complete + result.n_failed < n_trials:
-        now = time.monotonic()
-        if deadline is not None and deadline - now < MIN_TRIAL_SECONDS:
+        if deadline is not None and deadline - time.monotonic() < MIN_TRIAL_SECONDS:
             result.out_of_time = True
             break
-        if pending:
-            study.enqueue_trial(pending.pop(0), user_attrs={"origin": initial_origin})
-        trial = study.ask()
+        trial: optuna.Trial | None = None
         try:
-            config = sample_config(trial, learners, task)
-            seed = trial_seed(random_state, trial.number)
-            trial.set_user_attr("learner", config["learner"])
-            if "origin" not in trial.user_attrs:
-                trial.set_user_attr("origin", "sampler")
-            trial.set_user_attr("seed", seed)
-            limit = trial_timeout
-            cut_by_budget = False
-            if deadline is not None:
-                left = max(deadline - time.monotonic(), MIN_TRIAL_SECONDS)
-                if limit is None or left < limit:
-                    limit, cut_by_budget = left, True
-            outcome = executor.evaluate(config, seed, limit)
-            if outcome.failure_reason == "timeout" and cut_by_budget:
-                outcome.failure_reason = "budget"
-                outcome.failure_message = "stopped: the search's time budget ran out"
-                result.out_of_time = True
+            if pending:
+                study.enqueue_trial(pending.pop(0), user_attrs={"origin": initial_origin})
+            trial = study.ask()
+            _run_one(study, trial, executor, learners, task, deadline, trial_timeout,
+                     random_state, result, maximize, best)
         except KeyboardInterrupt:
-            trial.set_user_attr("failure_reason", "interrupted")
-            trial.set_user_attr("failure_message", "the search was interrupted (Ctrl-C)")
-            study.tell(trial, state=TrialState.FAIL)
+            if trial is not None:
+                _mark_interrupted(study, trial)
             result.interrupted = True
             logger.warning("Search interrupted; refitting the best trial so far.")
             break
-        _record(trial, study, outcome)
-        if outcome.ok:
-            result.n_complete += 1
-            if best is None or (outcome.score > best if maximize else outcome.score < best):
-                best = outcome.score
-        else:
-            result.n_failed += 1
-            reason = str(outcome.failure_reason)
-            result.failures[reason] = result.failures.get(reason, 0) + 1
-            logger.info("Trial %d (%s) failed: %s: %s", trial.number, config["learner"],
-                        reason, outcome.failure_message)
-        progress.update(outcome.ok, best)
+        progress.update(result.last_ok, best[0] if best else None)
         if result.out_of_time:
             break
     return result
 
+
+def _run_one(study: optuna.Study, trial: optuna.Trial,
+             executor: ProcessExecutor | InProcessExecutor, learners: Sequence[str],
+             task: Task, deadline: float | None, trial_timeout: float | None,
+             random_state: int, result: SearchResult, maximize: bool,
+             best: list[float]) -> None:
+    """Sample, evaluate and record one trial; updates ``result`` and ``best`` in place."""
+    config = sample_config(trial, learners, task)
+    seed = trial_seed(random_state, trial.number)
+    trial.set_user_attr("learner", config["learner"])
+    if "origin" not in trial.user_attrs:
+        trial.set_user_attr("origin", "sampler")
+    trial.set_user_attr("seed", seed)
+    limit, cut_by_budget = trial_timeout, False
+    if deadline is not None:
+        left = max(deadline - time.monotonic(), MIN_TRIAL_SECONDS)
+        if limit is None or left < limit:
+            limit, cut_by_budget = left, True
+    outcome = executor.evaluate(config, seed, limit)
+    if outcome.failure_reason == "timeout" and cut_by_budget:
+        outcome.failure_reason = "budget"
+        outcome.failure_message = "stopped: the search's time budget ran out"
+        result.out_of_time = True
+    _record(trial, study, outcome)
+    result.last_ok = outcome.ok
+    if outcome.ok:
+        result.n_complete += 1
+        if not best or (outcome.score > best[0] if maximize else outcome.score < best[0]):
+            best[:] = [outcome.score]
+    else:
+        result.n_failed += 1
+        reason = str(outcome.failure_reason)
+        result.failures[reason] = result.failures.get(reason, 0) + 1
+        logger.info("Trial %d (%s) failed: %s: %s", trial.number, config["learner"],
+                    reason, outcome.failure_message)
+
+
+def _mark_interrupted(study: optuna.Study, trial: optuna.Trial) -> None:
+    frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
+    if frozen.state.is_finished():
+        return  # interrupted after its result was stored: keep the result
+    trial.set_user_attr("failure_reason", "interrupted")
+    trial.set_user_attr("failure_message", "the search was interrupted (Ctrl-C)")
+    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)

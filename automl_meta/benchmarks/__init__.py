@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: ``python -m automl_meta.benchmarks.<name>`` prints a table."""
