@@ -32,7 +32,7 @@ from .data import (
     make_folds,
 )
 from .data.validation import check_target, warn_conflicting_duplicates
-from .exceptions import ColumnMismatchError, SearchFailedError, TargetError
+from .exceptions import ColumnMismatchError, DataError, SearchFailedError, TargetError
 from .knowledge import get_storage, storage_url
 from .learners import available_learners
 from .metrics import get_metric
@@ -156,11 +156,7 @@ class _AutoMLBase(BaseEstimator):
 
         storage = get_storage(self.storage)
         name = self.study_name or _default_study_name(dataset_name, fingerprint)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(
-            storage=storage, study_name=name, direction=metric.direction, load_if_exists=True,
-            sampler=make_sampler(self.random_state))
-        for key, value in {
+        study = _open_study(storage, name, metric.direction, self.random_state, {
             "dataset": dataset_name or ("dataframe" if was_frame else "arrays"),
             "fingerprint": fingerprint,
             "task": self._task,
@@ -173,8 +169,7 @@ class _AutoMLBase(BaseEstimator):
             "search_space": search_space_description(learners, self._task),
             "automl_meta_version": __version__,
             "random_state": int(self.random_state),
-        }.items():
-            study.set_user_attr(key, value)
+        })
 
         data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
                               metric=metric.name, n_classes=n_classes, sample_weight=weights,
@@ -214,7 +209,7 @@ class _AutoMLBase(BaseEstimator):
         self.task_ = self._task
         self.metric_ = metric.name
         self.study_name_ = name
-        self.storage_url_ = storage_url(self.storage if self.storage is not None else None)
+        self.storage_url_ = storage_url(self.storage)
         self._storage_obj = storage if not isinstance(
             storage, optuna.storages.RDBStorage) else None
         self.fingerprint_ = fingerprint
@@ -464,6 +459,33 @@ def _check_columns(given: list[Any], expected: list[Any]) -> None:
     raise ColumnMismatchError(
         f"The columns are in another order than in fit. Expected {expected}; reorder with "
         "X[model.feature_names_in_] or X[expected_columns].")
+
+
+def _open_study(storage: Any, name: str, direction: str, random_state: int,
+                attrs: dict[str, Any]) -> optuna.Study:
+    """Create the study, or continue an existing one of that name if it is compatible."""
+    # Optuna logs every finished trial at INFO; the progress bar reports them instead.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=storage, study_name=name, direction=direction,
+                                load_if_exists=True, sampler=make_sampler(random_state))
+    old = study.user_attrs
+    if old.get("fingerprint", attrs["fingerprint"]) != attrs["fingerprint"]:
+        raise DataError(
+            f"Study {name!r} holds another dataset ({old.get('dataset')!r}, fingerprint "
+            f"{str(old.get('fingerprint'))[:8]}); use another study_name for this data.")
+    if study.direction.name.lower() != direction or old.get("metric", attrs["metric"]) != \
+            attrs["metric"]:
+        raise DataError(
+            f"Study {name!r} optimises {old.get('metric')!r}, not {attrs['metric']!r}; use "
+            "another study_name or the same metric.")
+    if old.get("learners", attrs["learners"]) != attrs["learners"]:
+        raise DataError(
+            f"Study {name!r} searched learners {old.get('learners')}, not "
+            f"{attrs['learners']}; a continued study keeps its search space.")
+    for key, value in attrs.items():
+        if old.get(key) != value:
+            study.set_user_attr(key, value)
+    return study
 
 
 def make_sampler(random_state: int) -> optuna.samplers.BaseSampler:

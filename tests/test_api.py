@@ -214,3 +214,15 @@ def test_progress_bar_and_silence(capsys, fast):
     assert "automl-meta" in err and "2/2" in err and "best log_loss=" in err
     AutoMLClassifier(**fast).fit(X, y)
     assert capsys.readouterr().err == ""
+
+
+def test_continuing_a_study_with_other_data_or_metric_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    X, y = load_iris(return_X_y=True)
+    kwargs = dict(n_trials=1, verbose=0, isolation="none", storage=url, study_name="s")
+    AutoMLClassifier(**kwargs).fit(X, y)
+    with pytest.raises(ValueError, match="holds another dataset"):
+        AutoMLClassifier(**kwargs).fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match="optimises 'log_loss', not 'accuracy'"):
+        AutoMLClassifier(metric="accuracy", **kwargs).fit(X, y)
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 1
