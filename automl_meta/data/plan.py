@@ -70,7 +70,7 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
         self.plain_numeric_ = []
         if plain:
             block, bad = _float_block(X[plain])
-            n_nan = np.isnan(block).sum(axis=0)
+            n_nan = np.count_nonzero(np.isnan(block), axis=0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 lo, hi = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
@@ -205,8 +205,8 @@ def _is_plain_numeric(dtype: object) -> bool:
 def _float_block(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """A new float64 matrix with infinities and huge values set to NaN; and their counts."""
     block = np.array(frame.to_numpy(dtype=np.float64), dtype=np.float64, copy=True)
-    bad = np.isinf(block) | (np.abs(block) > HUGE_VALUE)
-    counts = bad.sum(axis=0)
+    bad = (block > HUGE_VALUE) | (block < -HUGE_VALUE)  # includes ±inf; NaN compares False
+    counts = np.count_nonzero(bad, axis=0)
     if counts.any():
         block[bad] = np.nan
     return block, counts

@@ -1,0 +1,85 @@
+"""``extract(X, y, task)``: every requested group, finite values, neutral fallbacks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import DataError
+from .groups import GROUPS
+from .prepare import PreparedData, prepare
+
+logger = logging.getLogger(__name__)
+
+
+def feature_names(groups: Iterable[str] | None = None) -> list[str]:
+    """Names of the features of ``groups`` (default: all), in output order."""
+    return [n for g in _groups(groups) for n in GROUPS[g].neutral]
+
+
+def neutral_values() -> dict[str, float]:
+    """The documented value of each feature when it cannot be computed."""
+    return {n: v for g in GROUPS.values() for n, v in g.neutral.items()}
+
+
+def _groups(groups: Iterable[str] | None) -> list[str]:
+    names = list(GROUPS) if groups is None else list(groups)
+    unknown = [g for g in names if g not in GROUPS]
+    if unknown:
+        raise DataError(f"Unknown meta-feature group(s) {unknown}; choose from {list(GROUPS)}.")
+    return names
+
+
+def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None = None,
+            random_state: int = 0) -> dict[str, float]:
+    """Describe a dataset by named meta-features.
+
+    Parameters
+    ----------
+    X, y
+        Anything :func:`automl_meta.fit` accepts as an ``(X, y)`` pair.
+    task : {"auto", "classification", "regression"}
+    groups : list of str, optional
+        Any of ``"simple"``, ``"statistical"``, ``"info_theory"``, ``"landmarking"``,
+        ``"model_based"`` (default: all).
+    random_state : int
+        Seeds the subsampling of the expensive groups; the output is deterministic.
+
+    Returns
+    -------
+    dict of str to float
+        Every value finite. A feature that cannot be computed gets its neutral value
+        (:func:`neutral_values`), and a log line says why.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> f = extract(*load_diabetes(return_X_y=True), groups=["simple", "landmarking"])
+    >>> f["is_classification"], round(f["landmark_linear"], 2)
+    (0.0, 0.47)
+    """
+    names = _groups(groups)
+    data: PreparedData = prepare(X, y, task, random_state)
+    out: dict[str, float] = {}
+    for name in names:
+        group = GROUPS[name]
+        try:
+            values = group.compute(data)
+        except Exception as exc:  # noqa: BLE001 - one group failing must not lose the rest
+            logger.warning("Meta-feature group %r failed (%s: %s); using neutral values.",
+                           name, type(exc).__name__, exc)
+            values = {}
+        missing = []
+        for feature, neutral in group.neutral.items():
+            value = values.get(feature)
+            if value is None or not np.isfinite(value):
+                missing.append(feature)
+                value = neutral
+            out[feature] = float(value)
+        if missing:
+            logger.info("Meta-features %s not computable for this data; neutral values used.",
+                        missing)
+    return out
