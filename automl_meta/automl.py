@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from .data.validation import check_target, warn_conflicting_duplicates
 from .exceptions import ColumnMismatchError, DataError, SearchFailedError, TargetError
 from .knowledge import get_storage, storage_url
 from .learners import available_learners
+from .meta_features import extract as extract_meta_features
 from .metrics import get_metric
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.progress import SearchProgress
@@ -156,7 +158,10 @@ class _AutoMLBase(BaseEstimator):
 
         storage = get_storage(self.storage)
         name = self.study_name or _default_study_name(dataset_name, fingerprint)
+        meta = extract_meta_features(frame, y_series, self._task,
+                                     random_state=self.random_state)
         study = _open_study(storage, name, metric.direction, self.random_state, {
+            "meta_features": meta,
             "dataset": dataset_name or ("dataframe" if was_frame else "arrays"),
             "fingerprint": fingerprint,
             "task": self._task,
@@ -175,6 +180,9 @@ class _AutoMLBase(BaseEstimator):
                               metric=metric.name, n_classes=n_classes, sample_weight=weights,
                               n_threads=cpu_count())
         n_trials = 1 if learners == ["baseline"] else self.n_trials
+        # A fresh study starts from each family's defaults; a continued one keeps its history.
+        fresh = not study.get_trials(deepcopy=False)
+        initial = default_configs(learners, self._task) if fresh else []
         progress = SearchProgress(self.verbose > 0, n_trials, budget, metric.name)
         executor = make_executor(data, self.isolation, self.memory_limit)  # type: ignore[arg-type]
         try:
@@ -182,7 +190,7 @@ class _AutoMLBase(BaseEstimator):
                                 n_trials=n_trials, deadline=deadline,
                                 trial_timeout=self.trial_timeout,
                                 random_state=self.random_state, progress=progress,
-                                initial_configs=default_configs(learners, self._task))
+                                initial_configs=initial)
             progress.close()
             best = _best_trial(study)
             if best is None:
@@ -482,6 +490,8 @@ def _open_study(storage: Any, name: str, direction: str, random_state: int,
         raise DataError(
             f"Study {name!r} searched learners {old.get('learners')}, not "
             f"{attrs['learners']}; a continued study keeps its search space.")
+    if "uid" not in old:
+        study.set_user_attr("uid", uuid.uuid4().hex)
     for key, value in attrs.items():
         if old.get(key) != value:
             study.set_user_attr(key, value)

@@ -7,6 +7,7 @@ Every sub-command has ``--help``. Errors about data or storage print one line
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import warnings
@@ -17,6 +18,9 @@ from typing import Any
 logger = logging.getLogger("automl_meta.cli")
 
 EXIT_ERROR = 2
+# The knowledge base shipped in the repository.
+SHIPPED_KNOWLEDGE = "sqlite:///studies/knowledge.db"
+CORPUS_SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
 
 
 def _format_params(params: dict[str, Any]) -> str:
@@ -166,6 +170,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_meta_features(args: argparse.Namespace) -> int:
+    from .data.loading import load_dataset
+    from .meta_features import extract
+
+    X, y, _ = load_dataset(args.data, args.target)
+    features = extract(X, y, task=args.task, groups=args.groups)
+    print(json.dumps(features, indent=2))
+    return 0
+
+
+def cmd_knowledge(args: argparse.Namespace) -> int:
+    from .knowledge import KnowledgeBase, export_knowledge, import_knowledge, storage_url
+
+    storage = args.storage or SHIPPED_KNOWLEDGE
+    if args.action == "list":
+        frame = KnowledgeBase(storage).datasets()
+        print(f"Datasets in {storage_url(storage)}: {len(frame)}")
+        if len(frame):
+            cols = ["dataset", "source", "family", "task", "n_rows", "n_features", "n_trials"]
+            import pandas as pd
+
+            with pd.option_context("display.max_rows", None, "display.width", 120):
+                print(frame[[c for c in cols if c in frame.columns]].to_string(index=False))
+        return 0
+    if args.action == "export":
+        report = export_knowledge(storage, args.file)
+        print(f"Exported {len(report.copied)} studies to {args.file} "
+              f"({len(report.skipped)} already there).")
+        return 0
+    if args.action == "import":
+        report = import_knowledge(args.file, storage)
+        print(f"Imported {len(report.copied)} studies into {storage_url(storage)} "
+              f"({len(report.skipped)} already there, {len(report.renamed)} renamed).")
+        return 0
+    from .corpus.build import BuildSettings, build_knowledge
+
+    settings = BuildSettings(n_configs=args.configs, search_trials=args.search_trials,
+                             max_rows=args.max_rows, cv=args.cv,
+                             trial_timeout=args.trial_timeout, workers=args.workers)
+    results = build_knowledge(storage, args.corpus, settings, limit=args.limit,
+                              names=args.datasets)
+    failed = [r for r in results if "FAILED" in r]
+    print(f"Built {len(results) - len(failed)} datasets into {storage_url(storage)}"
+          f"{f'; {len(failed)} failed' if failed else ''}.")
+    for line in failed:
+        print(f"  {line}")
+    return 1 if failed and len(failed) == len(results) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -214,6 +267,47 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List studies with dataset, task, best score and trials.")
     storage_arg(p)
     p.set_defaults(func=cmd_studies)
+
+    p = sub.add_parser("meta-features", help="print a dataset's meta-features as JSON",
+                       description="Extract the meta-features of DATA and print them as JSON.")
+    p.add_argument("data", help="CSV or Parquet file")
+    p.add_argument("--target", required=True, metavar="COL", help="target column")
+    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    p.add_argument("--groups", nargs="+", default=None, metavar="G",
+                   help="simple statistical info_theory landmarking model_based (default all)")
+    p.set_defaults(func=cmd_meta_features)
+
+    p = sub.add_parser("knowledge", help="list, export, import or build the knowledge base",
+                       description="The knowledge base: studies of past datasets with their "
+                                   "meta-features. Default storage: the shipped "
+                                   f"{SHIPPED_KNOWLEDGE}.")
+    ksub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    k = ksub.add_parser("list", help="the stored datasets with task and size")
+    storage_arg(k)
+    k = ksub.add_parser("export", help="copy every study into a portable SQLite file")
+    k.add_argument("file", help="target .db file (created, or merged into)")
+    storage_arg(k)
+    k = ksub.add_parser("import", help="merge a knowledge file in (idempotent)")
+    k.add_argument("file", help="a .db file written by `knowledge export`")
+    storage_arg(k)
+    k = ksub.add_parser("build", help="evaluate the corpus portfolio (resumable)",
+                        description="Evaluate the shared portfolio of configurations on every "
+                                    "corpus dataset. Kill and re-run: finished work is kept.")
+    k.add_argument("--corpus", nargs="+", default=list(CORPUS_SOURCES),
+                   choices=list(CORPUS_SOURCES), help="dataset sources (default: all)")
+    storage_arg(k)
+    k.add_argument("--configs", type=int, default=40, help="portfolio size (default 40)")
+    k.add_argument("--search-trials", type=int, default=0,
+                   help="TPE trials per dataset on top of the portfolio (default 0)")
+    k.add_argument("--max-rows", type=int, default=2000, help="subsample above this")
+    k.add_argument("--cv", type=int, default=3, help="cross-validation folds (default 3)")
+    k.add_argument("--trial-timeout", type=float, default=20.0, metavar="S")
+    k.add_argument("--workers", type=int, default=2, help="datasets evaluated in parallel")
+    k.add_argument("--limit", type=int, default=None, help="only the first N datasets")
+    k.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
+                   help="only these dataset names")
+    for k in ksub.choices.values():
+        k.set_defaults(func=cmd_knowledge)
 
     p = sub.add_parser("demo", help="fit on a bundled dataset and show the result",
                        description="Fit breast_cancer (bundled with scikit-learn) with the "

@@ -77,13 +77,12 @@ def run_search(
     search after recording the running trial as failed (reason ``"interrupted"``); the caller
     still refits the best trial so far.
 
-    ``initial_configs`` are enqueued first when the study has no trials yet (a resumed
-    study keeps its history); every trial records its ``origin`` user attribute:
+    ``initial_configs`` run first; every trial records its ``origin`` user attribute:
     ``initial_origin`` for those, ``"sampler"`` for the sampler's own.
     """
     # Enqueued one at a time, just before they run: a search stopped early leaves no
     # waiting trials behind in the study.
-    pending = list(initial_configs) if not study.get_trials(deepcopy=False) else []
+    pending = list(initial_configs)
     result = SearchResult()
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: list[float] = []

@@ -1,0 +1,260 @@
+"""Build the knowledge base: evaluate one shared portfolio of configurations on every
+corpus dataset (a dataset × configuration matrix, as in HPO-B), plus optional searched
+trials per dataset.
+
+Resumable: a dataset's study is named after its corpus key; re-running skips every
+configuration already finished there, and trials left running by a killed build are
+marked failed (``interrupted``) first. Datasets run in parallel threads, each driving its
+own isolated trial worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from .._types import Task
+from .._version import __version__
+from ..data import ColumnPlan, check_X_y, dataset_fingerprint, make_folds
+from ..knowledge import config_key, get_storage
+from ..knowledge.base import is_evidence
+from ..learners import DEFAULT_LEARNERS
+from ..meta_features import extract
+from ..metrics import default_metric, get_metric
+from ..search import EvaluationData, ProcessExecutor, run_search
+from ..search.progress import SearchProgress
+from ..search_space import default_configs, sample_config, search_space_description
+from .datasets import SOURCES, CorpusDataset, corpus_datasets
+
+logger = logging.getLogger(__name__)
+
+PORTFOLIO_SEED = 20261122
+
+
+@dataclass
+class BuildSettings:
+    """How the corpus is evaluated (recorded in every study it writes)."""
+
+    n_configs: int = 40
+    search_trials: int = 0
+    max_rows: int = 2_000
+    cv: int = 3
+    trial_timeout: float = 20.0
+    workers: int = 2
+    learners: Sequence[str] = DEFAULT_LEARNERS
+
+
+def portfolio(task: Task, n_configs: int, learners: Sequence[str] = DEFAULT_LEARNERS
+              ) -> list[dict[str, Any]]:
+    """The shared portfolio: every family's defaults, then seeded random configurations.
+
+    The same arguments give the same list on every machine, so every dataset of a task is
+    evaluated on exactly the same configurations.
+    """
+    configs = default_configs(learners, task)[:n_configs]
+    sampler = optuna.samplers.RandomSampler(seed=PORTFOLIO_SEED + (task == "regression"))
+    study = optuna.create_study(sampler=sampler)
+    keys = {config_key(c) for c in configs}
+    while len(configs) < n_configs:
+        trial = study.ask()
+        config = sample_config(trial, learners, task)
+        study.tell(trial, 0.0)
+        if config_key(config) not in keys:
+            keys.add(config_key(config))
+            configs.append(config)
+    return configs
+
+
+def content_key(X: pd.DataFrame, y: pd.Series, task: Task) -> str:
+    """Near-duplicate key: the feature values (rounded, column names and row order ignored)
+    with the class sizes or the rounded targets. The same data shipped by two packages,
+    with other label names, gets the same key."""
+    frame = X.copy()
+    frame.columns = range(frame.shape[1])
+    for c in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[c]):
+            frame[c] = pd.to_numeric(frame[c]).astype(float).round(4)
+    rows = np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy())
+    digest = hashlib.sha256(rows.tobytes())
+    if task == "classification":
+        digest.update(str(sorted(pd.Series(y).value_counts().tolist())).encode())
+    else:
+        digest.update(np.sort(np.round(np.asarray(y, dtype=float), 4)).tobytes())
+    return digest.hexdigest()
+
+
+def _subsample(X: pd.DataFrame, y: pd.Series, task: Task, max_rows: int
+               ) -> tuple[pd.DataFrame, pd.Series]:
+    if len(y) <= max_rows:
+        return X, y
+    from sklearn.model_selection import train_test_split
+
+    strat = y if task == "classification" and y.value_counts().min() >= 2 else None
+    keep, _ = train_test_split(np.arange(len(y)), train_size=max_rows, random_state=0,
+                               stratify=strat)
+    keep = np.sort(keep)
+    return X.iloc[keep].reset_index(drop=True), y.iloc[keep].reset_index(drop=True)
+
+
+def study_name(dataset: CorpusDataset) -> str:
+    return f"corpus:{dataset.key}"
+
+
+def _finish_stale(study: optuna.Study) -> None:
+    """Trials left running by a killed build become failed trials without a failure
+    reason: not evidence about their configuration, which is evaluated again."""
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+
+
+class CorpusBuilder:
+    """Evaluate the corpus into ``storage``; see :func:`build_knowledge`."""
+
+    def __init__(self, storage: Any, settings: BuildSettings):
+        self.storage = get_storage(storage)
+        self.settings = settings
+        self._keys_lock = threading.Lock()
+        self._content_keys: dict[str, str] = {}
+        for s in optuna.get_all_study_summaries(self.storage, include_best_trial=False):
+            if "content_key" in s.user_attrs:
+                self._content_keys[s.user_attrs["content_key"]] = s.study_name
+
+    def build_one(self, dataset: CorpusDataset) -> str:
+        """Evaluate one dataset; returns what happened, for the log."""
+        st = self.settings
+        X, y = dataset.load()
+        n_full = len(y)
+        X, y = _subsample(X, y, dataset.task, st.max_rows)
+        key = content_key(X, y, dataset.task)
+        name = study_name(dataset)
+        with self._keys_lock:
+            owner = self._content_keys.setdefault(key, name)
+        if owner != name:
+            return f"{dataset.key}: duplicate of {owner}, skipped"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame, target = check_X_y(X, y)
+            plan = ColumnPlan().fit(frame)
+        from ..automl import AutoMLClassifier, AutoMLRegressor
+
+        est = AutoMLClassifier() if dataset.task == "classification" else AutoMLRegressor()
+        y_model, n_classes = est._encode_target(target)
+        metric = get_metric(default_metric(dataset.task, n_classes), dataset.task, n_classes)
+        configs = portfolio(dataset.task, st.n_configs, st.learners)
+        learners = sorted({c["learner"] for c in configs} | set(st.learners),
+                          key=list(DEFAULT_LEARNERS).index)
+        study = optuna.create_study(storage=self.storage, study_name=name,
+                                    direction=metric.direction, load_if_exists=True)
+        _finish_stale(study)
+        done = {config_key(t.params) for t in study.get_trials(deepcopy=False)
+                if is_evidence(t)}
+        missing = [c for c in configs if config_key(c) not in done]
+        n_searched = sum(t.user_attrs.get("origin") == "sampler"
+                         for t in study.get_trials(deepcopy=False))
+        searches_left = max(0, st.search_trials - n_searched)
+        if not missing and not searches_left:
+            return f"{dataset.key}: complete, skipped"
+        if "meta_features" not in study.user_attrs:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                meta = extract(frame, target, dataset.task)
+            for k, v in {
+                "uid": uuid.uuid4().hex, "dataset": dataset.name, "source": dataset.source,
+                "family": dataset.family, "fingerprint": dataset_fingerprint(frame, target),
+                "content_key": key, "task": dataset.task, "metric": metric.name,
+                "n_rows": int(frame.shape[0]), "n_rows_original": int(n_full),
+                "subsampled": bool(n_full > frame.shape[0]), "n_features": int(frame.shape[1]),
+                "n_classes": int(n_classes), "cv_folds": st.cv, "learners": learners,
+                "search_space": search_space_description(learners, dataset.task),
+                "automl_meta_version": __version__, "meta_features": meta, "kind": "corpus",
+            }.items():
+                study.set_user_attr(k, v)
+        folds = make_folds(y_model, dataset.task, st.cv, 0)
+        data = EvaluationData(X=plan.transform(frame, warn_unknown=False), y=y_model,
+                              folds=folds, plan=plan, task=dataset.task, metric=metric.name,
+                              n_classes=n_classes, n_threads=1)
+        executor = ProcessExecutor(data)
+        try:
+            silent = SearchProgress(False, None, None, metric.name)
+            if missing:
+                run_search(study, executor, learners=learners, task=dataset.task,
+                           n_trials=len(missing), deadline=None, trial_timeout=st.trial_timeout,
+                           random_state=0, progress=silent, initial_configs=missing,
+                           initial_origin="portfolio")
+            if searches_left:
+                study.sampler = optuna.samplers.TPESampler(seed=0, multivariate=True,
+                                                           group=True)
+                run_search(study, executor, learners=learners, task=dataset.task,
+                           n_trials=searches_left, deadline=None,
+                           trial_timeout=st.trial_timeout, random_state=0, progress=silent)
+        finally:
+            executor.close()
+        return f"{dataset.key}: {len(missing)} portfolio + {searches_left} searched trials"
+
+    def build(self, datasets: Iterable[CorpusDataset], progress: bool = True) -> list[str]:
+        datasets = list(datasets)
+        results: list[str] = []
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(datasets), unit="dataset", desc="knowledge build")
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
+            futures = {pool.submit(self.build_one, d): d for d in datasets}
+            for future in as_completed(futures):
+                d = futures[future]
+                try:
+                    message = future.result()
+                except Exception as exc:  # noqa: BLE001 - one dataset must not stop the build
+                    message = f"{d.key}: FAILED ({type(exc).__name__}: {exc})"
+                    logger.warning(message)
+                results.append(message)
+                if bar is not None:
+                    bar.set_postfix_str(message[:60], refresh=False)
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
+        logger.info("Knowledge build took %.0f s.", time.monotonic() - start)
+        return results
+
+
+def build_knowledge(storage: Any, sources: Iterable[str] = SOURCES,
+                    settings: BuildSettings | None = None, limit: int | None = None,
+                    names: Iterable[str] | None = None, progress: bool = True) -> list[str]:
+    """Build (or resume building) the corpus knowledge base into ``storage``.
+
+    Parameters
+    ----------
+    storage : str
+        Target study storage.
+    sources : iterable of str
+        Any of ``"sklearn"``, ``"keel"``, ``"keel-regression"``, ``"synthetic"``.
+    settings : BuildSettings
+        Portfolio size, searched trials, row cap, folds, time limit, parallel workers.
+    limit : int, optional
+        Only the first ``limit`` datasets (for a quick or test build).
+    names : iterable of str, optional
+        Only these dataset names or keys.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    datasets = corpus_datasets(sources)
+    if names is not None:
+        wanted = set(names)
+        datasets = [d for d in datasets if d.name in wanted or d.key in wanted]
+    if limit is not None:
+        datasets = datasets[:limit]
+    return CorpusBuilder(storage, settings or BuildSettings()).build(datasets, progress)

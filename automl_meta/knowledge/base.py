@@ -1,0 +1,192 @@
+"""The knowledge base: past experiences read from Optuna study storage.
+
+There is no schema of our own: an *experience* is a study whose user attributes hold the
+dataset's ``fingerprint``, ``task``, ``metric`` and ``meta_features``; its trials are the
+configurations tried on it. Any number of storages can be read together (your project's,
+a colleague's, the shipped corpus); studies of the same dataset (the same fingerprint)
+are merged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+
+from .storage import get_storage, storage_url
+
+__all__ = ["KnowledgeBase", "config_key", "is_evidence"]
+
+# Failure reasons that say nothing about a configuration (the search, not the learner,
+# stopped it); such trials are left out of the score matrix.
+NOT_EVIDENCE = frozenset({"interrupted", "budget"})
+
+
+def is_evidence(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a finished trial says something about its configuration: completed, or
+    failed for a reason of the learner's own (a failed trial with no recorded reason was
+    cut off by a dying process, not by its learner)."""
+    if trial.state == TrialState.COMPLETE:
+        return True
+    reason = trial.user_attrs.get("failure_reason")
+    return trial.state == TrialState.FAIL and reason is not None and reason not in NOT_EVIDENCE
+
+
+def config_key(params: dict[str, Any]) -> str:
+    """A stable identifier of a configuration (its parameters as sorted JSON)."""
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+class KnowledgeBase:
+    """Read past experiences from one or more study storages.
+
+    Parameters
+    ----------
+    storages : str, storage object, or a list of them
+        Storage URLs (``None`` means the default storage).
+    exclude : iterable of str
+        Dataset fingerprints to leave out, e.g. the held-out dataset of a
+        leave-one-dataset-out evaluation.
+
+    Examples
+    --------
+    >>> kb = KnowledgeBase("memory")
+    >>> kb.datasets().empty
+    True
+    """
+
+    def __init__(self, storages: Any = None, exclude: Iterable[str] = ()):
+        items = storages if isinstance(storages, (list, tuple)) else [storages]
+        self.storages: list[BaseStorage] = [get_storage(s) for s in items]
+        self.urls = [storage_url(s) for s in items]
+        self.excluded = frozenset(exclude)
+
+    # ---------------------------------------------------------------- reading
+    @cached_property
+    def _studies(self) -> list[dict[str, Any]]:
+        rows = []
+        for storage, url in zip(self.storages, self.urls):
+            for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
+                attrs = s.user_attrs
+                fp = attrs.get("fingerprint")
+                if not fp or fp in self.excluded or "meta_features" not in attrs:
+                    continue
+                rows.append({"study_name": s.study_name, "storage": storage, "url": url,
+                             "n_trials": s.n_trials, "direction": s.direction.name.lower(),
+                             **attrs})
+        return rows
+
+    def exclude(self, fingerprints: Iterable[str]) -> KnowledgeBase:
+        """A view of this knowledge base without the given dataset fingerprints."""
+        kb = KnowledgeBase.__new__(KnowledgeBase)
+        kb.storages, kb.urls = self.storages, self.urls
+        kb.excluded = self.excluded | frozenset(fingerprints)
+        return kb
+
+    def datasets(self) -> pd.DataFrame:
+        """One row per dataset: name, task, size, trials, and its meta-features as columns.
+
+        Indexed by fingerprint; studies of the same dataset are counted together.
+        """
+        if not self._studies:
+            return pd.DataFrame(columns=["dataset", "task", "metric", "n_rows", "n_features",
+                                         "n_studies", "n_trials"]).rename_axis("fingerprint")
+        rows: dict[str, dict[str, Any]] = {}
+        for s in self._studies:
+            row = rows.setdefault(s["fingerprint"], {
+                "dataset": s.get("dataset"), "task": s.get("task"), "metric": s.get("metric"),
+                "n_rows": s.get("n_rows"), "n_features": s.get("n_features"),
+                "source": s.get("source", "fit"), "family": s.get("family", s.get("dataset")),
+                "n_studies": 0, "n_trials": 0, **s["meta_features"]})
+            row["n_studies"] += 1
+            row["n_trials"] += s["n_trials"]
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        return frame.rename_axis("fingerprint").sort_values(["task", "dataset"])
+
+    def meta_features(self) -> pd.DataFrame:
+        """Only the meta-feature columns of :meth:`datasets` (one row per fingerprint)."""
+        from ..meta_features import feature_names
+
+        frame = self.datasets()
+        return frame[[c for c in feature_names() if c in frame.columns]]
+
+    def trials(self, dataset: str) -> pd.DataFrame:
+        """Finished trials of one dataset (by fingerprint or name) across all its studies."""
+        studies = [s for s in self._studies
+                   if dataset in (s["fingerprint"], s.get("dataset"))]
+        rows = []
+        for s in studies:
+            study = optuna.load_study(study_name=s["study_name"], storage=s["storage"])
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
+                                                             TrialState.FAIL)):
+                rows.append({"fingerprint": s["fingerprint"], "study_name": s["study_name"],
+                             "trial": t.number, "config": config_key(t.params),
+                             "learner": t.params.get("learner"), "params": t.params,
+                             "score": t.value, "state": t.state.name,
+                             "origin": t.user_attrs.get("origin"),
+                             "fit_time": t.user_attrs.get("fit_time"),
+                             "failure_reason": t.user_attrs.get("failure_reason")})
+        return pd.DataFrame(rows, columns=["fingerprint", "study_name", "trial", "config",
+                                           "learner", "params", "score", "state", "origin",
+                                           "fit_time", "failure_reason"])
+
+    def score_matrix(self, task: str | None = None, normalise: bool = True,
+                     min_datasets: int = 1) -> pd.DataFrame:
+        """Dataset × configuration matrix of scores (HPO-B style).
+
+        Rows are fingerprints, columns :func:`config_key` strings. With ``normalise``, each
+        row is scaled to [0, 1] with 1 the dataset's best and 0 its worst finished trial
+        (direction-aware, so log-loss and R² matrices read the same way); failed trials
+        score 0. Configurations evaluated on fewer than ``min_datasets`` datasets are left
+        out. A configuration tried several times on a dataset keeps its mean.
+        """
+        cells: dict[tuple[str, str], list[float]] = {}
+        for s in self._studies:
+            if task is not None and s.get("task") != task:
+                continue
+            sign = 1.0 if s["direction"] == "maximize" else -1.0
+            study = optuna.load_study(study_name=s["study_name"], storage=s["storage"])
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
+                                                             TrialState.FAIL)):
+                if not is_evidence(t):
+                    continue
+                value = sign * t.value if t.value is not None else np.nan
+                cells.setdefault((s["fingerprint"], config_key(t.params)), []).append(value)
+        if not cells:
+            return pd.DataFrame()
+        series = pd.Series({k: np.nanmean(v) if np.isfinite(v).any() else np.nan
+                            for k, v in cells.items()})
+        matrix = series.unstack()
+        counts = matrix.notna().sum(axis=0)
+        failed_or_missing = matrix.isna()
+        if normalise:
+            lo, hi = matrix.min(axis=1), matrix.max(axis=1)
+            span = (hi - lo).replace(0, 1.0)
+            matrix = matrix.sub(lo, axis=0).div(span, axis=0)
+            # A configuration that failed on a dataset is as bad as its worst trial.
+            failed = pd.DataFrame(False, index=matrix.index, columns=matrix.columns)
+            for (fp, key), values in cells.items():
+                if not np.isfinite(values).any():
+                    failed.loc[fp, key] = True
+            matrix = matrix.mask(failed & failed_or_missing, 0.0)
+        keep = counts[counts >= min_datasets].index
+        return matrix[keep].rename_axis(index="fingerprint", columns="config")
+
+    def __repr__(self) -> str:
+        return (f"KnowledgeBase({self.urls!r}, {len(self._studies)} studies"
+                f"{f', {len(self.excluded)} excluded' if self.excluded else ''})")
+
+
+def studies_by_uid(storage: BaseStorage) -> dict[str, str]:
+    """``uid`` user attribute → study name, for the studies of ``storage`` that have one."""
+    return {s.user_attrs["uid"]: s.study_name
+            for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+            if "uid" in s.user_attrs}
+
