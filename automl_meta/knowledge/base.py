@@ -72,7 +72,7 @@ class KnowledgeBase:
     @cached_property
     def _studies(self) -> list[dict[str, Any]]:
         rows = []
-        for storage, url in zip(self.storages, self.urls):
+        for storage, url in zip(self.storages, self.urls, strict=True):
             for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
                 attrs = s.user_attrs
                 fp = attrs.get("fingerprint")

@@ -1,0 +1,141 @@
+"""The knowledge base: every fit is an experience; export, import, merge; corpus build."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris, load_wine
+
+from automl_meta import AutoMLClassifier
+from automl_meta.corpus.build import BuildSettings, build_knowledge, content_key, portfolio
+from automl_meta.corpus.datasets import corpus_datasets, keel_family
+from automl_meta.knowledge import KnowledgeBase, export_knowledge, import_knowledge
+from automl_meta.meta_features import feature_names
+
+
+def _fit(url, loader, name, n_trials=3):
+    X, y = loader(return_X_y=True)
+    return AutoMLClassifier(n_trials=n_trials, storage=url, verbose=0, isolation="none",
+                            learners=["linear", "knn"]).fit(X, y, dataset_name=name)
+
+
+@pytest.fixture
+def project(tmp_path):
+    url = f"sqlite:///{tmp_path / 'project.db'}"
+    _fit(url, load_iris, "iris")
+    _fit(url, load_wine, "wine")
+    return url
+
+
+def test_every_fit_is_an_experience(project):
+    kb = KnowledgeBase(project)
+    frame = kb.datasets()
+    assert sorted(frame["dataset"]) == ["iris", "wine"]
+    assert (frame["n_trials"] == 3).all()
+    mf = kb.meta_features()
+    assert list(mf.columns) == feature_names() and np.isfinite(mf.to_numpy()).all()
+
+
+def test_trials_and_normalised_score_matrix(project):
+    kb = KnowledgeBase(project)
+    fp = kb.datasets().index[0]
+    trials = kb.trials(fp)
+    assert len(trials) == 3 and set(trials["learner"]) <= {"linear", "knn"}
+    matrix = kb.score_matrix()
+    assert matrix.shape[0] == 2
+    assert ((matrix.max(axis=1) == 1.0) & (matrix.min(axis=1) == 0.0)).all()
+    # log-loss is minimised: the best trial (lowest loss) is the row's 1.0
+    best = trials.loc[trials["score"].idxmin(), "config"]
+    assert matrix.loc[fp, best] == 1.0
+
+
+def test_exclude_by_fingerprint(project):
+    kb = KnowledgeBase(project)
+    fp = kb.datasets().index[0]
+    held_out = kb.exclude([fp])
+    assert list(held_out.datasets().index) == [f for f in kb.datasets().index if f != fp]
+    assert fp not in held_out.score_matrix().index
+
+
+def test_export_import_round_trip_into_empty_storage(project, tmp_path):
+    path = tmp_path / "shared.db"
+    report = export_knowledge(project, path)
+    assert len(report.copied) == 2
+    target = f"sqlite:///{tmp_path / 'empty.db'}"
+    import_knowledge(path, target)
+    for a, b in zip(sorted(optuna.get_all_study_summaries(project),
+                           key=lambda s: s.study_name),
+                    sorted(optuna.get_all_study_summaries(target), key=lambda s: s.study_name),
+                    strict=True):
+        assert (a.study_name, a.user_attrs, a.n_trials) == (b.study_name, b.user_attrs,
+                                                            b.n_trials)
+        ta = optuna.load_study(study_name=a.study_name, storage=project).trials
+        tb = optuna.load_study(study_name=b.study_name, storage=target).trials
+        assert [(t.params, t.value, t.user_attrs) for t in ta] == \
+            [(t.params, t.value, t.user_attrs) for t in tb]
+    again = import_knowledge(path, target)  # idempotent
+    assert again.copied == [] and len(again.skipped) == 2
+
+
+def test_merging_two_projects_loses_nothing(project, tmp_path):
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    model = _fit(other, load_iris, "iris")
+    # a different study that happens to have a name the first project uses
+    taken = optuna.get_all_study_names(project)[0]
+    optuna.copy_study(from_study_name=model.study_name_, from_storage=other,
+                      to_storage=other, to_study_name=taken)
+    study = optuna.load_study(study_name=taken, storage=other)
+    study.set_user_attr("uid", "f" * 32)
+    path = tmp_path / "other.db"
+    report = import_knowledge(path, project)
+    assert len(report.copied) == 2 and taken in report.renamed
+    assert len(optuna.get_all_study_names(project)) == 4
+
+
+def test_portfolio_is_shared_and_covers_every_family():
+    a, b = portfolio("classification", 40), portfolio("classification", 40)
+    assert a == b and len(a) == 40
+    assert {c["learner"] for c in a} >= {"linear", "knn", "svm", "random_forest",
+                                          "extra_trees", "hist_gradient_boosting",
+                                          "lightgbm", "mlp"}
+
+
+def test_content_key_finds_the_same_data_under_other_names():
+    X, y = load_iris(return_X_y=True)
+    a = content_key(pd.DataFrame(X), pd.Series(y), "classification")
+    shuffled = np.random.default_rng(0).permutation(len(y))
+    renamed = pd.DataFrame(X[shuffled], columns=list("abcd"))
+    labels = pd.Series(np.array(["setosa", "versicolor", "virginica"])[y[shuffled]])
+    assert content_key(renamed, labels, "classification") == a
+    assert content_key(pd.DataFrame(X[:-1]), pd.Series(y[:-1]), "classification") != a
+
+
+def test_keel_variants_share_their_family():
+    assert {keel_family(n) for n in ["abalone9-18", "abalone19", "abalone-3_vs_11"]} == {
+        "abalone"}
+    by_key = {d.key: d for d in corpus_datasets(["sklearn", "keel"])}
+    assert by_key["sklearn:breast_cancer"].family == by_key["keel:wdbc"].family
+    assert sum(d.source == "keel" for d in by_key.values()) == 143
+
+
+def test_tiny_corpus_build_is_resumable(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    settings = BuildSettings(n_configs=3, workers=2, learners=["linear", "knn"],
+                             trial_timeout=30)
+    names = ["iris", "diabetes"]
+    first = build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
+    assert sorted(first) == ["sklearn:diabetes: 3 portfolio + 0 searched trials",
+                             "sklearn:iris: 3 portfolio + 0 searched trials"]
+    # a build killed mid-trial leaves a RUNNING trial behind: it is redone, not counted
+    study = optuna.load_study(study_name="corpus:sklearn:iris", storage=url)
+    study.ask()
+    again = build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
+    assert sorted(again) == ["sklearn:diabetes: complete, skipped",
+                             "sklearn:iris: complete, skipped"]
+    kb = KnowledgeBase(url)
+    frame = kb.datasets()
+    assert sorted(frame["task"]) == ["classification", "regression"]
+    assert set(frame["source"]) == {"sklearn"}
+    assert kb.score_matrix(task="classification").shape == (1, 3)
