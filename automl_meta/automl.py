@@ -15,7 +15,6 @@ import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._system import cpu_count
@@ -32,7 +31,7 @@ from .data import (
     load_dataset,
     make_folds,
 )
-from .data.validation import check_target, warn_conflicting_duplicates
+from .data.validation import check_target, encode_target, warn_conflicting_duplicates
 from .exceptions import ColumnMismatchError, DataError, SearchFailedError, TargetError
 from .knowledge import get_storage, storage_url
 from .learners import available_learners
@@ -351,18 +350,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     _task: Task = "classification"
 
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
-        values = np.asarray(y)
-        check_classification_targets(values)
-        try:
-            self.classes_, encoded = np.unique(values, return_inverse=True)
-        except TypeError as exc:
-            raise TargetError(f"y mixes label types that cannot be compared ({exc}); "
-                              "convert them to one type, e.g. y.astype(str).") from exc
-        if len(self.classes_) < 2:
-            raise TargetError(
-                f"y has only 1 class ({self.classes_[0]!r}); classification needs at least "
-                "2 classes.")
-        return encoded.astype(np.int64), len(self.classes_)
+        self.classes_, encoded, n_classes = encode_target(y, "classification")
+        return encoded, n_classes
 
     def _decode(self, pred: np.ndarray) -> np.ndarray:
         return self.classes_[np.asarray(pred, dtype=int)]
@@ -395,11 +384,7 @@ class AutoMLRegressor(RegressorMixin, _AutoMLBase):
     _task: Task = "regression"
 
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
-        try:
-            values = y.to_numpy(dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TargetError(f"Regression needs a numeric target; y has dtype {y.dtype} "
-                              f"({exc}).") from exc
+        _, values, _ = encode_target(y, "regression")
         return values, 0
 
 

@@ -29,6 +29,7 @@ from optuna.trial import TrialState
 from .._types import Task
 from .._version import __version__
 from ..data import ColumnPlan, check_X_y, dataset_fingerprint, make_folds
+from ..data.validation import encode_target
 from ..knowledge import config_key, get_storage
 from ..knowledge.base import is_evidence
 from ..learners import DEFAULT_LEARNERS
@@ -148,10 +149,7 @@ class CorpusBuilder:
             warnings.simplefilter("ignore")
             frame, target = check_X_y(X, y)
             plan = ColumnPlan().fit(frame)
-        from ..automl import AutoMLClassifier, AutoMLRegressor
-
-        est = AutoMLClassifier() if dataset.task == "classification" else AutoMLRegressor()
-        y_model, n_classes = est._encode_target(target)
+        _, y_model, n_classes = encode_target(target, dataset.task)
         metric = get_metric(default_metric(dataset.task, n_classes), dataset.task, n_classes)
         configs = portfolio(dataset.task, st.n_configs, st.learners)
         learners = sorted({c["learner"] for c in configs} | set(st.learners),

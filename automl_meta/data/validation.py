@@ -113,30 +113,27 @@ def check_X(X: Any) -> pd.DataFrame:
     return frame
 
 
+def _single_column(shape: tuple[int, ...]) -> None:
+    """Refuse multi-output targets; warn (as scikit-learn does) about a column vector."""
+    if shape[1] != 1:
+        raise TargetError(f"y has shape {shape}; multi-output targets are not supported. "
+                          "Pass a single target column.")
+    warnings.warn("A column-vector y was passed when a 1d array was expected; using its "
+                  "only column.", DataConversionWarning, stacklevel=4)
+
+
 def _as_1d_target(y: Any) -> tuple[pd.Series, pd.Index | None]:
     if y is None:
         raise TargetError("This estimator requires y to be passed, but the target y is None.")
     index = y.index if isinstance(y, (pd.Series, pd.DataFrame)) else None
     if isinstance(y, pd.DataFrame):
-        if y.shape[1] != 1:
-            raise TargetError(
-                f"y has {y.shape[1]} columns; multi-output targets are not supported. "
-                "Pass a single target column."
-            )
-        warnings.warn("A column-vector y was passed when a 1d array was expected; "
-                      "using its only column.", DataConversionWarning, stacklevel=3)
+        _single_column(y.shape)
         return y.iloc[:, 0].reset_index(drop=True), index
     if isinstance(y, pd.Series):
         return y.reset_index(drop=True), index
     arr = np.asarray(y)
     if arr.ndim == 2:
-        if arr.shape[1] != 1:
-            raise TargetError(
-                f"y has shape {arr.shape}; multi-output targets are not supported. "
-                "Pass a 1-D target."
-            )
-        warnings.warn("A column-vector y was passed when a 1d array was expected; "
-                      "using its only column.", DataConversionWarning, stacklevel=3)
+        _single_column(arr.shape)
         arr = arr[:, 0]
     elif arr.ndim != 1:
         raise TargetError(f"y must be 1-D; got shape {arr.shape}.")
@@ -178,6 +175,37 @@ def check_target(y: Any) -> tuple[pd.Series, pd.Index | None]:
                 "one type, for example y.astype(str)."
             )
     return series, index
+
+
+def encode_target(y: pd.Series, task: str) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """``(classes, encoded, n_classes)``: class indices and the original labels for
+    classification (at least 2 classes), or ``(None, float values, 0)`` for regression.
+
+    Examples
+    --------
+    >>> classes, codes, k = encode_target(pd.Series(["b", "a", "b"]), "classification")
+    >>> list(classes), list(codes), k
+    (['a', 'b'], [1, 0, 1], 2)
+    """
+    if task == "regression":
+        try:
+            return None, y.to_numpy(dtype=np.float64), 0
+        except (TypeError, ValueError) as exc:
+            raise TargetError(f"Regression needs a numeric target; y has dtype {y.dtype} "
+                              f"({exc}).") from exc
+    from sklearn.utils.multiclass import check_classification_targets
+
+    values = np.asarray(y)
+    check_classification_targets(values)
+    try:
+        classes, encoded = np.unique(values, return_inverse=True)
+    except TypeError as exc:
+        raise TargetError(f"y mixes label types that cannot be compared ({exc}); convert "
+                          "them to one type, e.g. y.astype(str).") from exc
+    if len(classes) < 2:
+        raise TargetError(f"y has only 1 class ({classes[0]!r}); classification needs at "
+                          "least 2 classes.")
+    return classes, encoded.astype(np.int64), len(classes)
 
 
 def check_X_y(X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
