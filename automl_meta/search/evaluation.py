@@ -169,7 +169,9 @@ class Evaluator:
             return TrialOutcome(ok=False, fold_scores=fold_scores, fit_time=fit_time,
                                 failure_reason="nan-score",
                                 failure_message="the score is NaN or infinite on every fold")
-        return TrialOutcome(ok=True, score=score, fold_scores=fold_scores, fit_time=fit_time)
+        extra = {"device": estimator.device_} if hasattr(estimator, "device_") else {}
+        return TrialOutcome(ok=True, score=score, fold_scores=fold_scores, fit_time=fit_time,
+                            extra=extra)
 
     def refit(self, config: dict[str, Any], seed: int) -> Pipeline:
         """Fit ``config`` on all rows; returns the fitted (preprocessing, model) pipeline."""

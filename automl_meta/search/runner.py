@@ -46,6 +46,8 @@ class SearchResult:
 
 def _record(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
     trial.set_user_attr("fit_time", round(outcome.fit_time, 4))
+    if "device" in outcome.extra:
+        trial.set_user_attr("device", outcome.extra["device"])
     if outcome.fold_scores:
         trial.set_user_attr("fold_scores", [round(float(s), 6) for s in outcome.fold_scores])
     if outcome.ok:

@@ -87,6 +87,7 @@ class _TorchMLPBase(BaseEstimator):
                     loss.backward()
                     opt.step()
         net.eval()
+        self.device_ = device.type  # where it was trained; the fitted network lives on CPU
         self.network_ = net.cpu()
         self.n_features_in_ = X_t.shape[1]
 
