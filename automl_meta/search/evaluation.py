@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from .._types import Task, TrialOutcome
@@ -91,10 +90,11 @@ class Evaluator:
     def __init__(self, data: EvaluationData):
         self.data = data
         self.metric = get_metric(data.metric, data.task, data.n_classes)
-        self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self._use_cache = int(data.X.memory_usage(deep=True).sum()) < MAX_CACHED_BYTES
 
-    def _fold(self, kind: str, i: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    def _fold(self, kind: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fold ``i``'s preprocessed (train, test) matrices for one preprocessing kind."""
         key = (kind, i)
         if key in self._cache:
             return self._cache[key]
@@ -105,7 +105,7 @@ class Evaluator:
             warnings.simplefilter("ignore")
             X_train = prep.fit_transform(d.X.iloc[train], d.y[train])
             X_test = prep.transform(d.X.iloc[test])
-        result = (prep, np.asarray(X_train, dtype=np.float64), np.asarray(X_test, np.float64))
+        result = (np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64))
         if self._use_cache:
             self._cache[key] = result
         return result
@@ -135,7 +135,7 @@ class Evaluator:
         fit_time = 0.0
         oof: np.ndarray | None = None  # out-of-fold predictions, for folds too small to score
         for i, (train, test) in enumerate(d.folds):
-            _, X_train, X_test = self._fold(kind, i)
+            X_train, X_test = self._fold(kind, i)
             y_train = d.y[train]
             w_train = None if d.sample_weight is None else d.sample_weight[train]
             w_test = None if d.sample_weight is None else d.sample_weight[test]
@@ -179,7 +179,7 @@ class Evaluator:
         learner = config_learner(config)
         prep = make_preprocessor(d.plan, LEARNERS[learner].preprocessing, d.task)
         estimator = self._build(config, seed, len(d.y))
-        pipe = Pipeline([("preprocess", clone(prep)), ("model", estimator)])
+        pipe = Pipeline([("preprocess", prep), ("model", estimator)])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kwargs = {}
