@@ -184,7 +184,7 @@ def encode_target(y: pd.Series, task: str) -> tuple[np.ndarray | None, np.ndarra
     Examples
     --------
     >>> classes, codes, k = encode_target(pd.Series(["b", "a", "b"]), "classification")
-    >>> list(classes), list(codes), k
+    >>> classes.tolist(), codes.tolist(), k
     (['a', 'b'], [1, 0, 1], 2)
     """
     if task == "regression":

@@ -58,8 +58,8 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
     --------
     >>> from sklearn.datasets import load_diabetes
     >>> f = extract(*load_diabetes(return_X_y=True), groups=["simple", "landmarking"])
-    >>> f["is_classification"], round(f["landmark_linear"], 2)
-    (0.0, 0.47)
+    >>> f["is_classification"], f["landmark_linear"] > 0.4  # ridge's cross-validated R²
+    (0.0, True)
     """
     names = _groups(groups)
     data: PreparedData = prepare(X, y, task, random_state)
