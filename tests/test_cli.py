@@ -123,3 +123,31 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):
     assert trials[-1].state.name == "FAIL"
     assert trials[-1].user_attrs["failure_reason"] == "interrupted"
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 3
+
+
+def test_knowledge_list_export_import(tmp_path, clf_frame):
+    data = tmp_path / "train.csv"
+    clf_frame.to_csv(data, index=False)
+    source = f"sqlite:///{tmp_path / 'a.db'}"
+    assert run("fit", data, "--target", "target", "--trials", 1, "--storage", source,
+               "--verbose", 0).returncode == 0
+    out = run("knowledge", "list", "--storage", source)
+    assert out.returncode == 0 and "Datasets in" in out.stdout and "train" in out.stdout
+    exported = tmp_path / "shared.db"
+    out = run("knowledge", "export", exported, "--storage", source)
+    assert out.returncode == 0 and "Exported 1 studies" in out.stdout
+    target = f"sqlite:///{tmp_path / 'b.db'}"
+    assert "Imported 1 studies" in run("knowledge", "import", exported, "--storage",
+                                       target).stdout
+    assert "Imported 0 studies" in run("knowledge", "import", exported, "--storage",
+                                       target).stdout
+    out = run("knowledge", "import", tmp_path / "missing.db", "--storage", target)
+    assert out.returncode == 2 and "not found" in out.stderr
+
+
+def test_shipped_knowledge_base_lists_from_the_repository():
+    repo = Path(__file__).resolve().parents[1]
+    out = run("knowledge", "list", cwd=repo)
+    assert out.returncode == 0
+    assert "Datasets in sqlite:///studies/knowledge.db" in out.stdout
+    assert "iris" in out.stdout and "classification" in out.stdout
