@@ -50,6 +50,9 @@ LEARNERS: dict[str, LearnerSpec] = {
     ]
 }
 
+# Histogram gradient boosting stops early (on a 10 % validation split) from this many rows.
+HGB_EARLY_STOPPING_ROWS = 500
+
 DEFAULT_LEARNERS: tuple[str, ...] = tuple(
     n for n in LEARNERS if n not in ("baseline", "fault_injection"))
 
@@ -130,8 +133,11 @@ def build_estimator(
         return cls(learning_rate=params["learning_rate"], max_iter=int(params["max_iter"]),
                    max_leaf_nodes=int(params["max_leaf_nodes"]),
                    min_samples_leaf=int(params["min_samples_leaf"]),
-                   l2_regularization=params["l2_regularization"], early_stopping=False,
-                   random_state=random_state)
+                   l2_regularization=params["l2_regularization"],
+                   # max_iter is an upper bound: stop when 10% held-out rows stop improving
+                   # (with enough rows for a meaningful held-out split).
+                   early_stopping=n_train is None or n_train >= HGB_EARLY_STOPPING_ROWS,
+                   validation_fraction=0.1, n_iter_no_change=10, random_state=random_state)
     if learner == "lightgbm":
         from lightgbm import LGBMClassifier, LGBMRegressor
 

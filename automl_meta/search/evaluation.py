@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from .._types import Task, TrialOutcome
 from ..data.plan import ColumnPlan
@@ -124,7 +125,10 @@ class Evaluator:
     def evaluate(self, config: dict[str, Any], seed: int) -> TrialOutcome:
         """Cross-validate ``config``; never raises for a learner's failure."""
         try:
-            return self._evaluate(config, seed)
+            # OpenMP/BLAS pools (HistGradientBoosting, numpy) get the same thread budget as
+            # learners with an n_jobs: parallel workers must not oversubscribe the cores.
+            with threadpool_limits(limits=self.data.n_threads):
+                return self._evaluate(config, seed)
         except Exception as exc:  # noqa: BLE001 - any learner failure is a failed trial
             return failure_from_exception(exc)
 
@@ -185,5 +189,6 @@ class Evaluator:
             kwargs = {}
             if d.sample_weight is not None and LEARNERS[learner].sample_weight:
                 kwargs["model__sample_weight"] = d.sample_weight
-            pipe.fit(d.X, d.y, **kwargs)
+            with threadpool_limits(limits=d.n_threads):
+                pipe.fit(d.X, d.y, **kwargs)
         return pipe
