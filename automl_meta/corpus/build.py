@@ -38,7 +38,7 @@ from ..metrics import default_metric, get_metric
 from ..search import EvaluationData, ProcessExecutor, run_search
 from ..search.progress import SearchProgress
 from ..search_space import default_configs, sample_config, search_space_description
-from .datasets import SOURCES, CorpusDataset, corpus_datasets
+from .datasets import SOURCES, CorpusDataset, NotApplicable, corpus_datasets
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,10 @@ class CorpusBuilder:
     def build_one(self, dataset: CorpusDataset) -> str:
         """Evaluate one dataset; returns what happened, for the log."""
         st = self.settings
-        X, y = dataset.load()
+        try:
+            X, y = dataset.load()
+        except NotApplicable as exc:
+            return f"{dataset.key}: not applicable ({exc}), skipped"
         n_full = len(y)
         X, y = _subsample(X, y, dataset.task, st.max_rows)
         key = content_key(X, y, dataset.task)

@@ -22,6 +22,12 @@ import pandas as pd
 from .._types import Task
 
 SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
+# A KEEL table yields a regression task only if a numeric column has this many values.
+MIN_REGRESSION_VALUES = 10
+
+
+class NotApplicable(Exception):
+    """This corpus entry yields no usable task (e.g. a table with no numeric column)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,12 @@ def _keel_regression(families: Iterable[str] | None = None) -> list[CorpusDatase
             frame = _keel_table(name, "balanced")
             numeric = frame.drop(columns="class").apply(pd.to_numeric, errors="coerce")
             target = numeric.nunique().idxmax()
-            return frame.drop(columns=target), numeric[target]
+            if numeric[target].nunique() < MIN_REGRESSION_VALUES:
+                raise NotApplicable(f"no numeric column with at least "
+                                    f"{MIN_REGRESSION_VALUES} distinct values")
+            keep = numeric[target].notna().to_numpy()
+            return (frame.drop(columns=target)[keep].reset_index(drop=True),
+                    numeric[target][keep].reset_index(drop=True))
         out.append(CorpusDataset(f"{name}-regression", "keel-regression", family,
                                  "regression", load))
     return out
