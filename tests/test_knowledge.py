@@ -110,6 +110,10 @@ def test_content_key_finds_the_same_data_under_other_names():
     labels = pd.Series(np.array(["setosa", "versicolor", "virginica"])[y[shuffled]])
     assert content_key(renamed, labels, "classification") == a
     assert content_key(pd.DataFrame(X[:-1]), pd.Series(y[:-1]), "classification") != a
+    # same table, same class sizes, another split into classes: not a duplicate
+    y_other = y.copy()
+    y_other[[0, 50]] = y[[50, 0]]
+    assert content_key(pd.DataFrame(X), pd.Series(y_other), "classification") != a
 
 
 def test_keel_variants_share_their_family():

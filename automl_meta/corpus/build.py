@@ -80,20 +80,27 @@ def portfolio(task: Task, n_configs: int, learners: Sequence[str] = DEFAULT_LEAR
 
 
 def content_key(X: pd.DataFrame, y: pd.Series, task: Task) -> str:
-    """Near-duplicate key: the feature values (rounded, column names and row order ignored)
-    with the class sizes or the rounded targets. The same data shipped by two packages,
-    with other label names, gets the same key."""
+    """Near-duplicate key: the rows' feature values (rounded; column names and row order
+    ignored) with the target. Class labels enter as the partition they make, not by name:
+    the same data shipped by two packages with other label names gets the same key, while
+    two binary tasks cut differently from one table (KEEL's ``new-thyroid1`` and
+    ``new-thyroid2``) do not."""
     frame = X.copy()
     frame.columns = range(frame.shape[1])
     for c in frame.columns:
         if pd.api.types.is_numeric_dtype(frame[c]):
             frame[c] = pd.to_numeric(frame[c]).astype(float).round(4)
-    rows = np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy())
-    digest = hashlib.sha256(rows.tobytes())
-    if task == "classification":
-        digest.update(str(sorted(pd.Series(y).value_counts().tolist())).encode())
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    order = np.argsort(rows, kind="stable")
+    labels = np.asarray(y)[order]
+    if task == "classification":  # labels renamed by order of first appearance
+        _, first = np.unique(labels, return_index=True)
+        rename = {labels[i]: rank for rank, i in enumerate(np.sort(first))}
+        target = np.array([rename[v] for v in labels], dtype=np.int64)
     else:
-        digest.update(np.sort(np.round(np.asarray(y, dtype=float), 4)).tobytes())
+        target = np.round(labels.astype(float), 4)
+    digest = hashlib.sha256(rows[order].tobytes())
+    digest.update(target.tobytes())
     return digest.hexdigest()
 
 
