@@ -33,7 +33,8 @@ from .data import (
 )
 from .data.validation import check_target, encode_target, warn_conflicting_duplicates
 from .exceptions import ColumnMismatchError, DataError, SearchFailedError, TargetError
-from .knowledge import get_storage, storage_url
+from .knowledge import KnowledgeBase, get_storage, storage_url
+from .knowledge.neighbours import nearest_datasets
 from .learners import available_learners
 from .meta_features import extract as extract_meta_features
 from .metrics import get_metric
@@ -67,6 +68,7 @@ class _AutoMLBase(BaseEstimator):
         trial_timeout: float | None = None,
         memory_limit: int | None = None,
         isolation: str = "process",
+        knowledge: Any = None,
         random_state: int = 0,
         verbose: int = 1,
     ):
@@ -80,6 +82,7 @@ class _AutoMLBase(BaseEstimator):
         self.trial_timeout = trial_timeout
         self.memory_limit = memory_limit
         self.isolation = isolation
+        self.knowledge = knowledge
         self.random_state = random_state
         self.verbose = verbose
 
@@ -155,10 +158,11 @@ class _AutoMLBase(BaseEstimator):
         folds = make_folds(y_model, self._task, self.cv, self.random_state)
         fingerprint = dataset_fingerprint(frame, y_series)
 
-        storage = get_storage(self.storage)
-        name = self.study_name or _default_study_name(dataset_name, fingerprint)
         meta = extract_meta_features(frame, y_series, self._task,
                                      random_state=self.random_state)
+        self.nearest_datasets_ = self._nearest_datasets(meta, fingerprint)
+        storage = get_storage(self.storage)
+        name = self.study_name or _default_study_name(dataset_name, fingerprint)
         study = _open_study(storage, name, metric.direction, self.random_state, {
             "meta_features": meta,
             "dataset": dataset_name or ("dataframe" if was_frame else "arrays"),
@@ -173,6 +177,7 @@ class _AutoMLBase(BaseEstimator):
             "search_space": search_space_description(learners, self._task),
             "automl_meta_version": __version__,
             "random_state": int(self.random_state),
+            "nearest_datasets": self.nearest_datasets_,
         })
 
         data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
@@ -229,6 +234,14 @@ class _AutoMLBase(BaseEstimator):
 
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
         raise NotImplementedError
+
+    def _nearest_datasets(self, meta: dict[str, float], fingerprint: str) -> list[dict]:
+        """Read the ``knowledge`` storages (never written) for the closest past datasets;
+        this dataset's own studies are left out."""
+        if self.knowledge is None:
+            return []
+        kb = KnowledgeBase(self.knowledge).exclude([fingerprint])
+        return nearest_datasets(kb, meta, self._task, k=5)
 
     # -------------------------------------------------------------- predict
     def _clean_input(self, X: Any) -> pd.DataFrame:
@@ -319,6 +332,12 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     isolation : {"process", "none"}, default "process"
         Evaluate trials in a persistent worker process (crash, hang and memory safe), or
         in this process (for debugging).
+    knowledge : str or list of str, optional
+        Storage URLs of past experiences to learn from, read-only (for example the
+        shipped ``sqlite:///studies/knowledge.db`` or another project's database). For now
+        the five nearest past datasets in meta-feature space are recorded
+        (``nearest_datasets_`` and the study's ``nearest_datasets`` attribute); the learned
+        warm start will propose configurations from them.
     random_state : int, default 0
         Seeds the sampler, the folds and (with the trial number) each trial.
     verbose : int, default 1
@@ -337,6 +356,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         The class labels, in their original dtype.
     study_ : optuna.Study
         The study, loaded from its storage.
+    nearest_datasets_ : list of dict
+        The closest datasets of ``knowledge`` (empty without it).
 
     Examples
     --------
@@ -398,6 +419,7 @@ def fit(
     metric: str | None = None,
     storage: Any = None,
     study_name: str | None = None,
+    knowledge: Any = None,
     random_state: int = 0,
     verbose: int = 1,
     **kwargs: Any,
@@ -431,7 +453,8 @@ def fit(
     resolved = infer_task(y_series, task)
     cls = AutoMLClassifier if resolved == "classification" else AutoMLRegressor
     model = cls(n_trials=n_trials, time_budget=time_budget, metric=metric, storage=storage,
-                study_name=study_name, random_state=random_state, verbose=verbose, **kwargs)
+                study_name=study_name, knowledge=knowledge, random_state=random_state,
+                verbose=verbose, **kwargs)
     return model.fit(X, y, dataset_name=name)
 
 

@@ -143,3 +143,16 @@ def test_tiny_corpus_build_is_resumable(tmp_path):
     assert sorted(frame["task"]) == ["classification", "regression"]
     assert set(frame["source"]) == {"sklearn"}
     assert kb.score_matrix(task="classification").shape == (1, 3)
+
+
+def test_fit_reads_knowledge_read_only_and_records_nearest_datasets(project, tmp_path):
+    before = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(project)}
+    X, y = load_iris(return_X_y=True)
+    own = f"sqlite:///{tmp_path / 'own.db'}"
+    model = AutoMLClassifier(n_trials=1, storage=own, knowledge=[project], verbose=0,
+                             isolation="none").fit(X, y, dataset_name="iris-again")
+    # the same data (iris) is this dataset itself and is left out; wine remains
+    assert [d["dataset"] for d in model.nearest_datasets_] == ["wine"]
+    assert model.study_.user_attrs["nearest_datasets"] == model.nearest_datasets_
+    after = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(project)}
+    assert after == before  # the knowledge storage was only read
