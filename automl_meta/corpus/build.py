@@ -10,6 +10,7 @@ own isolated trial worker process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -63,8 +64,14 @@ def portfolio(task: Task, n_configs: int, learners: Sequence[str] = DEFAULT_LEAR
     """The shared portfolio: every family's defaults, then seeded random configurations.
 
     The same arguments give the same list on every machine, so every dataset of a task is
-    evaluated on exactly the same configurations.
+    evaluated on exactly the same configurations. Computed once per arguments.
     """
+    return [dict(c) for c in _portfolio(task, n_configs, tuple(learners))]
+
+
+@functools.lru_cache(maxsize=8)
+def _portfolio(task: Task, n_configs: int, learners: tuple[str, ...]
+               ) -> tuple[dict[str, Any], ...]:
     configs = default_configs(learners, task)[:n_configs]
     sampler = optuna.samplers.RandomSampler(seed=PORTFOLIO_SEED + (task == "regression"))
     study = optuna.create_study(sampler=sampler)
@@ -76,7 +83,7 @@ def portfolio(task: Task, n_configs: int, learners: Sequence[str] = DEFAULT_LEAR
         if config_key(config) not in keys:
             keys.add(config_key(config))
             configs.append(config)
-    return configs
+    return tuple(configs)
 
 
 def content_key(X: pd.DataFrame, y: pd.Series, task: Task) -> str:
