@@ -9,6 +9,7 @@ are merged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from functools import cached_property
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.storages import BaseStorage
+from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import TrialState
 
 from .storage import get_storage, storage_url
@@ -62,33 +63,70 @@ class KnowledgeBase:
     True
     """
 
-    def __init__(self, storages: Any = None, exclude: Iterable[str] = ()):
+    def __init__(self, storages: Any = None, exclude: Iterable[str] = (),
+                 exclude_families: Iterable[str] = ()):
         items = storages if isinstance(storages, (list, tuple)) else [storages]
         self.storages: list[BaseStorage] = [get_storage(s) for s in items]
         self.urls = [storage_url(s) for s in items]
         self.excluded = frozenset(exclude)
+        self.excluded_families = frozenset(exclude_families)
+        # (url, study name) -> finished trials; shared by the views made by exclude().
+        self._trial_cache: dict[tuple[str, str], list[optuna.trial.FrozenTrial]] = {}
+        self._all_cache: list[list[dict[str, Any]]] = []
 
     # ---------------------------------------------------------------- reading
+    def _all_studies(self) -> list[dict[str, Any]]:
+        """Every experience study of the storages (before exclusion), read once."""
+        if not self._all_cache:
+            rows = []
+            for storage, url in zip(self.storages, self.urls, strict=True):
+                counts = _trial_counts(storage)
+                for s in storage.get_all_studies():
+                    attrs = s.user_attrs
+                    if not attrs.get("fingerprint") or "meta_features" not in attrs:
+                        continue
+                    rows.append({"study_name": s.study_name, "storage": storage, "url": url,
+                                 "n_trials": counts.get(s._study_id, 0),
+                                 "direction": s.direction.name.lower(), **attrs})
+            self._all_cache.append(rows)
+        return self._all_cache[0]
+
     @cached_property
     def _studies(self) -> list[dict[str, Any]]:
-        rows = []
-        for storage, url in zip(self.storages, self.urls, strict=True):
-            for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
-                attrs = s.user_attrs
-                fp = attrs.get("fingerprint")
-                if not fp or fp in self.excluded or "meta_features" not in attrs:
-                    continue
-                rows.append({"study_name": s.study_name, "storage": storage, "url": url,
-                             "n_trials": s.n_trials, "direction": s.direction.name.lower(),
-                             **attrs})
-        return rows
+        return [s for s in self._all_studies()
+                if s["fingerprint"] not in self.excluded
+                and s.get("family", s.get("dataset")) not in self.excluded_families]
 
-    def exclude(self, fingerprints: Iterable[str]) -> KnowledgeBase:
-        """A view of this knowledge base without the given dataset fingerprints."""
+    def _trials(self, study: dict[str, Any]) -> list[optuna.trial.FrozenTrial]:
+        key = (study["url"], study["study_name"])
+        if key not in self._trial_cache:
+            storage = study["storage"]
+            study_id = storage.get_study_id_from_name(study["study_name"])
+            self._trial_cache[key] = [
+                t for t in storage.get_all_trials(study_id, deepcopy=False)
+                if t.state in (TrialState.COMPLETE, TrialState.FAIL)]
+        return self._trial_cache[key]
+
+    def exclude(self, fingerprints: Iterable[str] = (), families: Iterable[str] = ()
+                ) -> KnowledgeBase:
+        """A view of this knowledge base without the given datasets (by fingerprint) and
+        dataset families (every variant derived from one source, e.g. KEEL's imbalanced
+        cuts of ``yeast``). Loaded trials are shared with the view."""
         kb = KnowledgeBase.__new__(KnowledgeBase)
         kb.storages, kb.urls = self.storages, self.urls
         kb.excluded = self.excluded | frozenset(fingerprints)
+        kb.excluded_families = self.excluded_families | frozenset(families)
+        kb._trial_cache, kb._all_cache = self._trial_cache, self._all_cache
         return kb
+
+    def digest(self) -> str:
+        """A short hash of what this knowledge base holds (studies and their trial counts);
+        it changes when the knowledge base grows."""
+        # Not the URLs: the same knowledge base moved elsewhere has the same digest.
+        items = sorted((s["study_name"], s.get("uid", ""), s["n_trials"])
+                       for s in self._studies)
+        blob = json.dumps([items, sorted(self.excluded), sorted(self.excluded_families)])
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def datasets(self) -> pd.DataFrame:
         """One row per dataset: name, task, size, trials, and its meta-features as columns.
@@ -123,9 +161,7 @@ class KnowledgeBase:
                    if dataset in (s["fingerprint"], s.get("dataset"))]
         rows = []
         for s in studies:
-            study = optuna.load_study(study_name=s["study_name"], storage=s["storage"])
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
-                                                             TrialState.FAIL)):
+            for t in self._trials(s):
                 rows.append({"fingerprint": s["fingerprint"], "study_name": s["study_name"],
                              "trial": t.number, "config": config_key(t.params),
                              "learner": t.params.get("learner"), "params": t.params,
@@ -152,9 +188,7 @@ class KnowledgeBase:
             if task is not None and s.get("task") != task:
                 continue
             sign = 1.0 if s["direction"] == "maximize" else -1.0
-            study = optuna.load_study(study_name=s["study_name"], storage=s["storage"])
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
-                                                             TrialState.FAIL)):
+            for t in self._trials(s):
                 if not is_evidence(t):
                     continue
                 value = sign * t.value if t.value is not None else np.nan
@@ -182,6 +216,18 @@ class KnowledgeBase:
     def __repr__(self) -> str:
         return (f"KnowledgeBase({self.urls!r}, {len(self._studies)} studies"
                 f"{f', {len(self.excluded)} excluded' if self.excluded else ''})")
+
+
+def _trial_counts(storage: BaseStorage) -> dict[int, int]:
+    """Trials per study id, in one query where the storage is a database."""
+    if isinstance(storage, RDBStorage):
+        import sqlalchemy as sa
+
+        with storage.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT study_id, COUNT(*) FROM trials GROUP BY study_id")).fetchall()
+        return {int(a): int(b) for a, b in rows}
+    return {s._study_id: storage.get_n_trials(s._study_id) for s in storage.get_all_studies()}
 
 
 def studies_by_uid(storage: BaseStorage) -> dict[str, str]:

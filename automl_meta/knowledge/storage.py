@@ -32,6 +32,23 @@ def default_storage_url() -> str:
     return f"sqlite:///{(Path.cwd() / DEFAULT_STORAGE_PATH).as_posix()}"
 
 
+SHIPPED_KNOWLEDGE_ENV = "AUTOML_META_KNOWLEDGE"
+
+
+def shipped_knowledge_url() -> str:
+    """The knowledge base the package learns from by default.
+
+    ``$AUTOML_META_KNOWLEDGE`` if set; else ``studies/knowledge.db`` of the source tree the
+    package runs from (the repository checkout ships it); else ``./studies/knowledge.db``.
+    """
+    env = os.environ.get(SHIPPED_KNOWLEDGE_ENV)
+    if env:
+        return env
+    beside = Path(__file__).resolve().parents[2] / "studies" / "knowledge.db"
+    path = beside if beside.exists() else Path.cwd() / "studies" / "knowledge.db"
+    return f"sqlite:///{path.as_posix()}"
+
+
 def _sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None
