@@ -1,0 +1,300 @@
+"""The proposal model: what the knowledge base teaches about where to start a search.
+
+Built offline from a :class:`~automl_meta.knowledge.KnowledgeBase` (``automl-meta
+warm-start build``) and read at run time, like FLAML's portfolio, as a versioned,
+self-describing JSON artifact. For each task it holds
+
+- the past datasets' meta-features, robust-scaled (median and interquartile range, as
+  auto-sklearn's kNN does), with each dataset's best configurations;
+- a greedy portfolio: configurations chosen one by one to minimise the mean regret over
+  the knowledge base (FLAML's zero-shot idea), for when nothing is known;
+- a LightGBM surrogate ``(meta-features, configuration) -> normalised score`` (1 is a
+  dataset's best trial, 0 its worst), which ranks a candidate pool for a new dataset and
+  serves the Bayesian optimisation that follows as its prior mean.
+
+:meth:`ProposalModel.suggest` combines them; :mod:`automl_meta.warm_start.artifact` saves,
+loads and rebuilds the artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from .._types import Task
+from .._version import __version__
+from ..search_space import LEARNER_PARAM
+from .encoding import ConfigEncoder
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ARTIFACT_VERSION", "Proposal", "ProposalModel", "TaskModel",
+           "build_proposal_model", "STRATEGIES"]
+
+# Bumped whenever the artifact's layout or meaning changes; older artifacts are rebuilt.
+ARTIFACT_VERSION = 1
+STRATEGIES = ("full", "knn", "surrogate", "portfolio")
+
+_SURROGATE_PARAMS = {
+    "objective": "regression", "learning_rate": 0.05, "num_leaves": 31,
+    "min_data_in_leaf": 20, "feature_fraction": 0.8, "bagging_fraction": 0.8,
+    "bagging_freq": 1, "lambda_l2": 1.0, "verbose": -1, "num_threads": 1, "seed": 0,
+    "deterministic": True,
+}
+_SURROGATE_ROUNDS = 300
+SURROGATE_TARGET = "rank"  # "score", "rank" (percentile within a dataset) or "lambdarank"
+
+
+@dataclass
+class Proposal:
+    """One proposed configuration, where it came from and what the surrogate expects."""
+
+    config: dict[str, Any]
+    origin: str  # "portfolio", "knn:<dataset>" or "surrogate"
+    predicted: float = float("nan")
+
+    @property
+    def source(self) -> str:
+        return self.origin.split(":", 1)[0]
+
+
+@dataclass
+class TaskModel:
+    """The proposal model of one task."""
+
+    task: Task
+    learners: list[str]
+    feature_names: list[str]
+    median: np.ndarray
+    scale: np.ndarray
+    datasets: list[dict[str, Any]]  # fingerprint, dataset, family, best (configs)
+    meta: np.ndarray  # scaled meta-features, one row per dataset
+    portfolio: list[dict[str, Any]]
+    surrogate: Any = None  # lightgbm.Booster
+    n_training_rows: int = 0
+
+    @property
+    def encoder(self) -> ConfigEncoder:
+        return ConfigEncoder(self.learners, self.task)
+
+    def scale_meta(self, meta_features: dict[str, float]) -> np.ndarray:
+        raw = np.array([float(meta_features.get(n, np.nan)) for n in self.feature_names])
+        return np.nan_to_num((raw - self.median) / self.scale)
+
+    def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Indices and distances of the ``k`` datasets closest to a scaled query."""
+        if not len(self.datasets):
+            return []
+        distance = np.sqrt(((self.meta - query) ** 2).sum(axis=1))
+        order = np.argsort(distance, kind="stable")[:k]
+        return [(int(i), float(distance[i])) for i in order]
+
+    def predict(self, query: np.ndarray, configs: Sequence[dict[str, Any]]) -> np.ndarray:
+        """The surrogate's normalised score of each configuration on the queried dataset."""
+        if self.surrogate is None or not configs:
+            return np.full(len(configs), 0.5)
+        enc = self.encoder.encode(configs)
+        rows = np.hstack([np.repeat(query[None, :], len(configs), axis=0), enc])
+        return np.asarray(self.surrogate.predict(rows), dtype=float)
+
+
+@dataclass
+class ProposalModel:
+    """Warm-start proposals for new datasets; see the module docstring.
+
+    Examples
+    --------
+    >>> model = ProposalModel.empty()
+    >>> model.suggest({"n_rows": 100.0}, "classification", k=2, learners=["linear"])
+    []
+    """
+
+    tasks: dict[str, TaskModel] = field(default_factory=dict)
+    knowledge_digest: str = ""
+    knowledge_urls: list[str] = field(default_factory=list)
+    built_at: str = ""
+    version: int = ARTIFACT_VERSION
+    package_version: str = __version__
+
+    @classmethod
+    def empty(cls) -> ProposalModel:
+        return cls()
+
+    @property
+    def n_datasets(self) -> int:
+        return sum(len(t.datasets) for t in self.tasks.values())
+
+    def suggest(self, meta_features: dict[str, float], task: Task, k: int = 10,
+                learners: Sequence[str] | None = None, strategy: str = "full",
+                n_neighbours: int = 10, n_random: int = 256, seed: int = 0
+                ) -> list[Proposal]:
+        """Up to ``k`` configurations to try first on a dataset with ``meta_features``.
+
+        ``strategy`` is ``"full"`` (surrogate ranking over the portfolio, the nearest
+        datasets' bests and random samples, spread across learner families), or one
+        ingredient alone for comparison: ``"knn"`` (the nearest datasets' best
+        configurations), ``"surrogate"`` (the surrogate's top ``k``) or ``"portfolio"``
+        (the greedy zero-shot portfolio).
+        """
+        if strategy not in STRATEGIES:
+            raise ValueError(f"Unknown warm-start strategy {strategy!r}; use one of "
+                             f"{', '.join(STRATEGIES)}.")
+        model = self.tasks.get(task)
+        if model is None or k <= 0:
+            return []
+        allowed = list(learners) if learners is not None else model.learners
+        enc = ConfigEncoder([lr for lr in model.learners if lr in allowed], task)
+        query = model.scale_meta(meta_features)
+        neighbours = model.nearest(query, n_neighbours)
+
+        candidates: dict[str, Proposal] = {}
+
+        def add(config: dict[str, Any], origin: str) -> None:
+            if enc.supports(config):
+                candidates.setdefault(json.dumps(config, sort_keys=True),
+                                      Proposal(dict(config), origin))
+
+        if strategy in ("full", "portfolio", "surrogate"):
+            for config in model.portfolio:
+                add(config, "portfolio")
+        if strategy in ("full", "knn", "surrogate"):
+            for rank in range(3):  # each neighbour's best, then second best, ...
+                for i, _ in neighbours:
+                    best = model.datasets[i]["best"]
+                    if rank < len(best):
+                        add(best[rank], f"knn:{model.datasets[i]['dataset']}")
+        if strategy in ("full", "surrogate") and n_random:
+            rng = np.random.default_rng(seed)
+            for config in enc.random_configs(n_random, rng):
+                add(config, "surrogate")
+        pool = list(candidates.values())
+        if not pool:
+            return []
+        predicted = model.predict(query, [p.config for p in pool])
+        for p, score in zip(pool, predicted, strict=True):
+            p.predicted = round(float(score), 4)
+        if strategy in ("knn", "portfolio"):
+            return pool[:k]  # in insertion order: nearest first / greedy order
+        order = sorted(range(len(pool)), key=lambda i: -predicted[i])
+        if strategy == "surrogate":
+            return [pool[i] for i in order[:k]]
+        return _diverse(pool, order, k)
+
+
+def _diverse(pool: list[Proposal], order: list[int], k: int) -> list[Proposal]:
+    """The best-predicted candidates, at most ``max(1, k // 4)`` per learner family while
+    other families have candidates left (then the rest by prediction)."""
+    cap = max(1, k // 4)
+    chosen: list[int] = []
+    per_family: dict[str, int] = {}
+    for i in order:
+        family = str(pool[i].config[LEARNER_PARAM])
+        if per_family.get(family, 0) < cap:
+            chosen.append(i)
+            per_family[family] = per_family.get(family, 0) + 1
+        if len(chosen) == k:
+            break
+    for i in order:
+        if len(chosen) == k:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    return [pool[i] for i in chosen]
+
+
+# ------------------------------------------------------------------ building
+def build_proposal_model(kb: Any, learners: Sequence[str] | None = None,
+                         portfolio_size: int = 20, n_best: int = 3) -> ProposalModel:
+    """Build the proposal model from a :class:`~automl_meta.knowledge.KnowledgeBase`.
+
+    Every finished trial of every dataset is a training row of the surrogate; the greedy
+    portfolio is chosen among configurations evaluated on at least 90 % of a task's
+    datasets (the shipped corpus's shared portfolio).
+    """
+    from ..learners import DEFAULT_LEARNERS
+    from ..meta_features import feature_names
+
+    learners = list(learners) if learners is not None else list(DEFAULT_LEARNERS)
+    frame = kb.datasets()
+    model = ProposalModel(knowledge_digest=kb.digest(), knowledge_urls=list(kb.urls),
+                          built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    for task in ("classification", "regression"):
+        rows = frame[frame["task"] == task] if not frame.empty else frame
+        matrix = kb.score_matrix(task) if len(rows) else None
+        if matrix is None or matrix.empty:
+            continue
+        rows = rows.loc[[fp for fp in rows.index if fp in matrix.index]]
+        matrix = matrix.loc[rows.index]
+        model.tasks[task] = _build_task(task, rows, matrix, learners,
+                                        [n for n in feature_names() if n in rows.columns],
+                                        portfolio_size, n_best)
+    return model
+
+
+def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
+                names: list[str], portfolio_size: int, n_best: int) -> TaskModel:
+    table = rows[names].to_numpy(dtype=float)
+    median = np.nanmedian(table, axis=0)
+    q75, q25 = np.nanpercentile(table, [75, 25], axis=0)
+    scale = np.where(q75 - q25 > 0, q75 - q25, 1.0)
+    meta = np.nan_to_num((table - median) / scale)
+    enc = ConfigEncoder(learners, task)
+    configs = {key: json.loads(key) for key in matrix.columns}
+    usable = [key for key, c in configs.items() if enc.supports(c)]
+    matrix = matrix[usable]
+
+    datasets = []
+    for fp, row in matrix.iterrows():
+        ranked = row.dropna().sort_values(ascending=False, kind="stable")
+        datasets.append({"fingerprint": str(fp), "dataset": str(rows.at[fp, "dataset"]),
+                         "family": str(rows.at[fp, "family"]),
+                         "best": [configs[key] for key in ranked.index[:n_best]]})
+
+    # Greedy portfolio over the configurations (almost) every dataset evaluated.
+    dense = matrix.loc[:, matrix.notna().mean(axis=0) >= 0.9].fillna(0.0)
+    portfolio: list[dict[str, Any]] = []
+    if dense.shape[1]:
+        values = dense.to_numpy()
+        covered = np.zeros(values.shape[0])
+        remaining = list(range(values.shape[1]))
+        while remaining and len(portfolio) < portfolio_size:
+            gains = [np.maximum(covered, values[:, j]).mean() for j in remaining]
+            j = remaining.pop(int(np.argmax(gains)))
+            covered = np.maximum(covered, values[:, j])
+            portfolio.append(configs[dense.columns[j]])
+
+    # Surrogate training rows: (scaled meta-features, encoded config) -> normalised score.
+    long = matrix.stack().dropna().rename("score").reset_index()
+    index = {fp: i for i, fp in enumerate(matrix.index)}
+    X_meta = meta[[index[fp] for fp in long["fingerprint"]]]
+    X_conf = enc.encode([configs[key] for key in long["config"]])
+    X = np.hstack([X_meta, X_conf])
+    y = long["score"].to_numpy(dtype=float)
+    if SURROGATE_TARGET == "rank":  # the score's percentile among the dataset's trials
+        y = long.groupby("fingerprint")["score"].rank(pct=True).to_numpy(dtype=float)
+    surrogate = None
+    if len(y) >= 50:
+        import lightgbm as lgb
+
+        feature_names = [f"meta__{n}" for n in names] + [
+            c.replace("=", "__").replace(".", "__") for c in enc.columns]
+        params = dict(_SURROGATE_PARAMS)
+        group = None
+        if SURROGATE_TARGET == "lambdarank":
+            params["objective"] = "lambdarank"
+            y = np.floor(long.groupby("fingerprint")["score"].rank(pct=True).to_numpy() * 10)
+            group = long.groupby("fingerprint", sort=False).size().loc[
+                long["fingerprint"].unique()].to_numpy()
+        data = lgb.Dataset(X, y, group=group, feature_name=feature_names, free_raw_data=True)
+        surrogate = lgb.train(params, data, num_boost_round=_SURROGATE_ROUNDS)
+    logger.info("Proposal model (%s): %d datasets, %d configurations, %d training rows.",
+                task, len(datasets), matrix.shape[1], len(y))
+    return TaskModel(task=task, learners=learners, feature_names=names, median=median,
+                     scale=scale, datasets=datasets, meta=meta, portfolio=portfolio,
+                     surrogate=surrogate, n_training_rows=int(len(y)))

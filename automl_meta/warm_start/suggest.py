@@ -1,0 +1,125 @@
+"""Run-time side of the warm start: find the proposal model, and propose configurations
+for a dataset without fitting anything (:func:`suggest_configs`)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import StorageError
+from .artifact import artifact_path, load_or_build
+from .model import Proposal, ProposalModel
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["WARM_START_TRIALS", "proposal_model_for", "suggest_configs"]
+
+# How many proposals a fresh search starts with.
+WARM_START_TRIALS = 10
+
+
+def proposal_model_for(knowledge: Any = None) -> ProposalModel:
+    """The proposal model of ``knowledge``.
+
+    ``knowledge`` is a :class:`ProposalModel` (returned as is), a
+    :class:`~automl_meta.knowledge.KnowledgeBase`, or storage URL(s); ``None`` means the
+    shipped knowledge base. A single SQLite knowledge base keeps its artifact beside it
+    (``warm_start.json.gz``), rebuilt when the knowledge base has grown; other knowledge
+    bases are built in memory (a few seconds). A missing shipped knowledge base gives a
+    warning and an empty model (a cold start).
+    """
+    from ..knowledge import KnowledgeBase
+    from ..knowledge.storage import shipped_knowledge_url
+
+    if isinstance(knowledge, ProposalModel):
+        return knowledge
+    if knowledge is None:
+        url = shipped_knowledge_url()
+        if not _sqlite_exists(url):
+            warnings.warn(f"No shipped knowledge base at {url}; the search starts cold. "
+                          "Pass knowledge=<storage URL> or set $AUTOML_META_KNOWLEDGE.",
+                          UserWarning, stacklevel=3)
+            return ProposalModel.empty()
+        knowledge = url
+    if not isinstance(knowledge, KnowledgeBase):
+        urls = knowledge if isinstance(knowledge, (list, tuple)) else [knowledge]
+        for url in urls:
+            if isinstance(url, str) and not _sqlite_exists(url) and url.startswith("sqlite"):
+                raise StorageError(f"Knowledge base {url!r} does not exist.")
+        knowledge = KnowledgeBase(knowledge)
+    kb = knowledge
+    path = None
+    if len(kb.urls) == 1 and not kb.excluded and not kb.excluded_families:
+        path = artifact_path(kb.urls[0])
+    return load_or_build(kb, path)
+
+
+def _sqlite_exists(url: str) -> bool:
+    if not url.startswith("sqlite:///"):
+        return True
+    return Path(url[len("sqlite:///"):].split("?", 1)[0]).exists()
+
+
+def proposals_frame(proposals: list[Proposal]) -> pd.DataFrame:
+    from ..search_space import learner_params
+
+    return pd.DataFrame([{"learner": p.config["learner"], "params": learner_params(p.config),
+                          "origin": p.origin, "predicted_score": p.predicted,
+                          "config": p.config} for p in proposals],
+                        columns=["learner", "params", "origin", "predicted_score", "config"])
+
+
+def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS,
+                    knowledge: Any = None, task: str = "auto", strategy: str = "full",
+                    learners: Any = None, random_state: int = 0) -> pd.DataFrame:
+    """Propose ``k`` configurations for a dataset, without fitting anything.
+
+    Parameters
+    ----------
+    data, target
+        As for :func:`automl_meta.fit`: a DataFrame or CSV/Parquet path with the ``target``
+        column, or an ``(X, y)`` pair.
+    k : int, default 10
+        Number of proposals.
+    knowledge : optional
+        Storage URL(s), a ``KnowledgeBase`` or a ``ProposalModel``; default the shipped
+        knowledge base.
+    strategy : {"full", "knn", "surrogate", "portfolio"}
+        See :meth:`ProposalModel.suggest`.
+    learners : list of str, optional
+        Restrict the proposals to these learner families.
+
+    Returns
+    -------
+    DataFrame
+        One row per proposal, in the order a search would try them: ``learner``,
+        ``params``, ``origin`` (``portfolio``, ``knn:<dataset>`` or ``surrogate``),
+        ``predicted_score`` (the surrogate's normalised score: 1 means as good as the best
+        trial of a typical past dataset) and ``config`` (flat, ready for
+        ``study.enqueue_trial``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> frame = suggest_configs(load_wine(return_X_y=True), k=3)  # doctest: +SKIP
+    >>> list(frame.columns)  # doctest: +SKIP
+    ['learner', 'params', 'origin', 'predicted_score', 'config']
+    """
+    from ..data import check_X_y, infer_task, load_dataset
+    from ..data.validation import check_target
+    from ..learners import available_learners
+    from ..meta_features import extract
+
+    X, y, _ = load_dataset(data, target)
+    y_series, _ = check_target(y)
+    resolved = infer_task(y_series, task)
+    frame, y_series = check_X_y(X, y)
+    meta = extract(frame, y_series, resolved, random_state=random_state)
+    model = proposal_model_for(knowledge)
+    allowed = available_learners(learners, len(frame))
+    return proposals_frame(model.suggest(meta, resolved, k=k, learners=allowed,
+                                         strategy=strategy, seed=random_state))
