@@ -14,8 +14,9 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from .automl import AutoMLClassifier, AutoMLRegressor, fit
+    from .warm_start.suggest import suggest_configs
 
-__all__ = ["AutoMLClassifier", "AutoMLRegressor", "fit", "__version__"]
+__all__ = ["AutoMLClassifier", "AutoMLRegressor", "fit", "suggest_configs", "__version__"]
 
 _LAZY = {"AutoMLClassifier", "AutoMLRegressor", "fit"}
 
@@ -25,8 +26,12 @@ def __getattr__(name: str) -> Any:
         from . import automl
 
         return getattr(automl, name)
+    if name == "suggest_configs":
+        from .warm_start.suggest import suggest_configs
+
+        return suggest_configs
     raise AttributeError(f"module 'automl_meta' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+    return sorted(set(globals()) | _LAZY | {"suggest_configs"})

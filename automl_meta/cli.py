@@ -18,8 +18,6 @@ from typing import Any
 logger = logging.getLogger("automl_meta.cli")
 
 EXIT_ERROR = 2
-# The knowledge base shipped in the repository.
-SHIPPED_KNOWLEDGE = "sqlite:///studies/knowledge.db"
 CORPUS_SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
 
 
@@ -40,6 +38,7 @@ def print_leaderboard(model: Any, top: int = 10) -> None:
     shown["score"] = shown["score"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     shown["fit_time"] = shown["fit_time"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}s")
     shown["failure_reason"] = shown["failure_reason"].fillna("")
+    shown["origin"] = shown["origin"].fillna("")
     shown["params"] = shown["params"].str.slice(0, 70)
     n_ok = int((board["state"] == "COMPLETE").sum())
     print(f"\nLeaderboard ({model.metric_}, mean of cross-validation folds; "
@@ -88,6 +87,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = fit(args.data, args.target, task=args.task, n_trials=args.trials,
                 time_budget=args.time_budget, metric=args.metric, storage=args.storage,
                 study_name=args.study, random_state=args.seed, verbose=args.verbose,
+                knowledge=args.knowledge, warm_start=not args.no_warm_start,
                 **({"learners": args.learners} if args.learners else {}))
     print_leaderboard(model)
     print_summary(model)
@@ -170,6 +170,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .warm_start.suggest import suggest_configs
+
+    frame = suggest_configs(args.data, args.target, k=args.k, knowledge=args.knowledge,
+                            task=args.task, strategy=args.strategy, learners=args.learners,
+                            random_state=args.seed)
+    if args.json:
+        print(json.dumps(frame["config"].tolist(), indent=2))
+        return 0
+    shown = frame.drop(columns="config").copy()
+    shown["params"] = shown["params"].map(_format_params).str.slice(0, 80)
+    with pd.option_context("display.width", 160, "display.max_colwidth", 80):
+        print(shown.to_string())
+    return 0
+
+
+def cmd_warm_start(args: argparse.Namespace) -> int:
+    import time
+
+    from .knowledge import KnowledgeBase
+    from .knowledge.storage import shipped_knowledge_url
+    from .warm_start.artifact import artifact_path, load_or_build, load_proposal_model
+
+    url = args.knowledge or shipped_knowledge_url()
+    path = Path(args.out) if args.out else artifact_path(url)
+    kb = KnowledgeBase(url)
+    if args.action == "build":
+        started = time.perf_counter()
+        model = load_or_build(kb, path, rebuild=True)
+        print(f"Built the warm-start model from {url} in {time.perf_counter() - started:.1f} s"
+              f"{f'; saved to {path}' if path else ''}.")
+    else:
+        if path is None or not path.exists():
+            print(f"No warm-start model at {path}; build it with `automl-meta warm-start "
+                  "build` (fit builds it on first use).")
+            return 1
+        model = load_proposal_model(path)
+        current = model.knowledge_digest == kb.digest()
+        print(f"Warm-start model {path}: format {model.version}, built {model.built_at} by "
+              f"automl-meta {model.package_version}; "
+              f"{'current' if current else 'OUT OF DATE (the knowledge base changed)'}.")
+    for task, tm in model.tasks.items():
+        print(f"  {task}: {len(tm.datasets)} datasets, {tm.n_training_rows} surrogate rows, "
+              f"portfolio of {len(tm.portfolio)}, learners {', '.join(tm.learners)}")
+    return 0
+
+
 def cmd_meta_features(args: argparse.Namespace) -> int:
     from .data.loading import load_dataset
     from .meta_features import extract
@@ -182,8 +231,9 @@ def cmd_meta_features(args: argparse.Namespace) -> int:
 
 def cmd_knowledge(args: argparse.Namespace) -> int:
     from .knowledge import KnowledgeBase, export_knowledge, import_knowledge, storage_url
+    from .knowledge.storage import shipped_knowledge_url
 
-    storage = args.storage or SHIPPED_KNOWLEDGE
+    storage = args.storage or shipped_knowledge_url()
     if args.action == "list":
         frame = KnowledgeBase(storage).datasets()
         print(f"Datasets in {storage_url(storage)}: {len(frame)}")
@@ -249,9 +299,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learners", nargs="+", default=None, metavar="L",
                    help="learner families to search (default: all)")
     p.add_argument("--out", default=None, metavar="FILE", help="save the model (joblib)")
+    p.add_argument("--knowledge", nargs="+", default=None, metavar="URL",
+                   help="knowledge base storage(s) to learn from (default: the shipped one)")
+    p.add_argument("--no-warm-start", action="store_true",
+                   help="cold search: each family's defaults, then TPE")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 logs")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("suggest", help="propose configurations for a dataset, fitting nothing",
+                       description="The warm start's first K configurations for DATA, with "
+                                   "where each came from and the surrogate's predicted score.")
+    p.add_argument("data", help="CSV or Parquet file")
+    p.add_argument("--target", required=True, metavar="COL", help="target column")
+    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    p.add_argument("-k", type=int, default=10, help="number of proposals (default 10)")
+    p.add_argument("--knowledge", nargs="+", default=None, metavar="URL",
+                   help="knowledge base storage(s) (default: the shipped one)")
+    p.add_argument("--strategy", default="full", choices=["full", "knn", "surrogate",
+                                                          "portfolio"])
+    p.add_argument("--learners", nargs="+", default=None, metavar="L")
+    p.add_argument("--json", action="store_true", help="print the configurations as JSON")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_suggest)
+
+    p = sub.add_parser("warm-start", help="build or inspect the warm-start proposal model",
+                       description="The proposal model is built from a knowledge base and "
+                                   "saved beside it (warm_start.json.gz); fit rebuilds it "
+                                   "when the knowledge base has grown.")
+    wsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("build", "(re)build it from the knowledge base"),
+                         ("show", "say what it holds and whether it is current")):
+        w = wsub.add_parser(action, help=text)
+        w.add_argument("--knowledge", default=None, metavar="URL",
+                       help="knowledge base (default: the shipped one)")
+        w.add_argument("--out", default=None, metavar="FILE",
+                       help="artifact path (default: beside a SQLite knowledge base)")
+        w.set_defaults(func=cmd_warm_start)
 
     p = sub.add_parser("predict", help="predict with a saved model",
                        description="Predict DATA with a model saved by `fit --out`.")
@@ -280,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("knowledge", help="list, export, import or build the knowledge base",
                        description="The knowledge base: studies of past datasets with their "
                                    "meta-features. Default storage: the shipped "
-                                   f"{SHIPPED_KNOWLEDGE}.")
+                                   "studies/knowledge.db (or $AUTOML_META_KNOWLEDGE).")
     ksub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     k = ksub.add_parser("list", help="the stored datasets with task and size")
     storage_arg(k)

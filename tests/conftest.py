@@ -7,10 +7,23 @@ import pandas as pd
 import pytest
 
 
+@pytest.fixture(scope="session")
+def empty_knowledge(tmp_path_factory):
+    """An empty knowledge base: a search learns nothing from it and starts cold."""
+    import optuna
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('knowledge') / 'knowledge.db'}"
+    optuna.storages.RDBStorage(url)
+    return url
+
+
 @pytest.fixture(autouse=True)
-def _study_storage_in_tmp(tmp_path, monkeypatch):
-    """No test writes to ./studies: the default storage points into the test's tmp dir."""
+def _study_storage_in_tmp(tmp_path, monkeypatch, empty_knowledge):
+    """No test writes to ./studies: the default storage points into the test's tmp dir,
+    and the default knowledge base is an empty one (tests of the warm start name theirs),
+    so searches start cold from each family's defaults."""
     monkeypatch.setenv("AUTOML_META_STORAGE", f"sqlite:///{tmp_path / 'studies.db'}")
+    monkeypatch.setenv("AUTOML_META_KNOWLEDGE", empty_knowledge)
 
 
 # A fast search: two trials (the first two default configurations), in-process, in memory.

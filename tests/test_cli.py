@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -145,9 +146,37 @@ def test_knowledge_list_export_import(tmp_path, clf_frame):
     assert out.returncode == 2 and "not found" in out.stderr
 
 
-def test_shipped_knowledge_base_lists_from_the_repository():
-    repo = Path(__file__).resolve().parents[1]
-    out = run("knowledge", "list", cwd=repo)
+def test_shipped_knowledge_base_is_found_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUTOML_META_KNOWLEDGE")
+    shipped = Path(__file__).resolve().parents[1] / "studies" / "knowledge.db"
+    out = run("knowledge", "list", cwd=tmp_path)
     assert out.returncode == 0
-    assert "Datasets in sqlite:///studies/knowledge.db" in out.stdout
+    assert f"Datasets in sqlite:///{shipped.as_posix()}: 194" in out.stdout
     assert "iris" in out.stdout and "classification" in out.stdout
+    assert not (tmp_path / "studies").exists()
+
+
+def test_warm_start_build_show_and_suggest(tmp_path):
+    from sklearn.datasets import load_iris
+
+    project = f"sqlite:///{tmp_path / 'project.db'}"
+    for loader, name in ((load_iris, "iris"),):
+        X, y = loader(return_X_y=True, as_frame=True)
+        frame = X.assign(target=y)
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        out = run("fit", tmp_path / f"{name}.csv", "--target", "target", "--trials", "3",
+                  "--storage", project, "--no-warm-start", "--verbose", "0")
+        assert out.returncode == 0, out.stderr
+    out = run("warm-start", "show", "--knowledge", project)
+    assert out.returncode == 1 and "build it with" in out.stdout
+    out = run("warm-start", "build", "--knowledge", project)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "project.warm_start.json.gz").exists()
+    assert "classification: 1 datasets" in out.stdout
+    out = run("warm-start", "show", "--knowledge", project)
+    assert out.returncode == 0 and "current" in out.stdout
+    out = run("suggest", tmp_path / "iris.csv", "--target", "target", "-k", "2",
+              "--knowledge", project, "--json")
+    assert out.returncode == 0, out.stderr
+    configs = json.loads(out.stdout)
+    assert len(configs) == 2 and all("learner" in c for c in configs)

@@ -208,7 +208,7 @@ class CorpusBuilder:
                 run_search(study, executor, learners=learners, task=dataset.task,
                            n_trials=len(missing), deadline=None, trial_timeout=st.trial_timeout,
                            random_state=0, progress=silent, initial_configs=missing,
-                           initial_origin="portfolio")
+                           initial_attrs=[{"origin": "portfolio"}] * len(missing))
             if searches_left:
                 study.sampler = optuna.samplers.TPESampler(seed=0, multivariate=True,
                                                            group=True)

@@ -70,7 +70,7 @@ def run_search(
     random_state: int,
     progress: SearchProgress,
     initial_configs: Sequence[dict] = (),
-    initial_origin: str = "default",
+    initial_attrs: Sequence[dict] | None = None,
 ) -> SearchResult:
     """Run trials until ``n_trials`` are done or the monotonic ``deadline`` passes.
 
@@ -79,12 +79,14 @@ def run_search(
     search after recording the running trial as failed (reason ``"interrupted"``); the caller
     still refits the best trial so far.
 
-    ``initial_configs`` run first; every trial records its ``origin`` user attribute:
-    ``initial_origin`` for those, ``"sampler"`` for the sampler's own.
+    ``initial_configs`` run first, with the user attributes ``initial_attrs`` (one dict
+    per configuration; default ``{"origin": "default"}``). Every trial records its
+    ``origin`` user attribute, ``"sampler"`` for the sampler's own.
     """
     # Enqueued one at a time, just before they run: a search stopped early leaves no
     # waiting trials behind in the study.
-    pending = list(initial_configs)
+    pending = list(zip(initial_configs, initial_attrs or [{"origin": "default"}] * len(
+        initial_configs), strict=True))
     result = SearchResult()
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: list[float] = []
@@ -95,7 +97,8 @@ def run_search(
         trial: optuna.Trial | None = None
         try:
             if pending:
-                study.enqueue_trial(pending.pop(0), user_attrs={"origin": initial_origin})
+                config, attrs = pending.pop(0)
+                study.enqueue_trial(config, user_attrs=attrs)
             trial = study.ask()
             _run_one(study, trial, executor, learners, task, deadline, trial_timeout,
                      random_state, result, maximize, best)

@@ -1,0 +1,316 @@
+"""The learned warm start: encoding, proposal model, artifact, Bayesian continuation, fit."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import optuna
+import pytest
+from optuna.storages import InMemoryStorage
+
+from automl_meta.exceptions import AutoMLError
+from automl_meta.knowledge import KnowledgeBase
+from automl_meta.meta_features import feature_names
+from automl_meta.search.bayes import BayesianProposer, BayesSampler
+from automl_meta.search_space import sample_config
+from automl_meta.search_space.space import learner_space
+from automl_meta.warm_start import (
+    ConfigEncoder,
+    build_proposal_model,
+    load_or_build,
+    load_proposal_model,
+    save_proposal_model,
+)
+
+LEARNERS = ["linear", "knn", "random_forest"]
+LINEAR = {"learner": "linear", "linear.C": 1.0}
+FOREST = {"learner": "random_forest", "random_forest.n_estimators": 100,
+          "random_forest.max_features": 0.5, "random_forest.min_samples_leaf": 1}
+KNN = {"learner": "knn", "knn.n_neighbors": 5, "knn.weights": "uniform", "knn.p": 2}
+
+
+def _distributions(config: dict, task: str = "classification") -> dict:
+    dists = {"learner": optuna.distributions.CategoricalDistribution(LEARNERS)}
+    learner = config["learner"]
+    dists.update({f"{learner}.{k}": d for k, d in learner_space(learner, task).items()})
+    return dists
+
+
+def add_dataset(storage, name: str, family: str, size: float, rng: np.random.Generator,
+                extra_configs: int = 6) -> None:
+    """A fake past dataset: on big data (``size`` > 0) the forest wins, on small data the
+    linear model; k-NN is always middling. Random extra configurations score lower."""
+    meta = {n: 0.0 for n in feature_names()}  # one informative meta-feature
+    meta["log_n_rows"] = size
+    study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
+    study.set_user_attr("fingerprint", f"fp-{name}")
+    study.set_user_attr("dataset", name)
+    study.set_user_attr("family", family)
+    study.set_user_attr("task", "classification")
+    study.set_user_attr("metric", "accuracy")
+    study.set_user_attr("meta_features", meta)
+    big = size > 0
+    scores = [(FOREST, 0.95 if big else 0.70), (LINEAR, 0.70 if big else 0.95), (KNN, 0.80)]
+    enc = ConfigEncoder(LEARNERS, "classification")
+    for config in enc.random_configs(extra_configs, rng):
+        scores.append((config, 0.5 + 0.1 * rng.random()))
+    for config, value in scores:
+        study.add_trial(optuna.trial.create_trial(
+            params=config, distributions=_distributions(config), value=value))
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    storage = InMemoryStorage()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        add_dataset(storage, f"big{i}", f"big{i}", 2.0 + 0.1 * i, rng)
+        add_dataset(storage, f"small{i}", f"small{i // 2}", -2.0 - 0.1 * i, rng)
+    return KnowledgeBase(storage)
+
+
+@pytest.fixture(scope="module")
+def model(kb):
+    return build_proposal_model(kb, learners=LEARNERS)
+
+
+def query(size: float) -> dict[str, float]:
+    meta = {n: 0.0 for n in feature_names()}
+    meta["log_n_rows"] = size
+    return meta
+
+
+# ------------------------------------------------------------------ encoding
+def test_encoder_round_trips_configurations():
+    enc = ConfigEncoder(["knn", "svm", "mlp", "lightgbm"], "regression")
+    rng = np.random.default_rng(1)
+    for config in enc.random_configs(40, rng):
+        assert enc.supports(config)
+        learner = config["learner"]
+        again = enc.decode(learner, enc.encode([config])[0])
+        for key, value in config.items():
+            if isinstance(value, float):
+                assert again[key] == pytest.approx(value, rel=1e-9)
+            else:
+                assert again[key] == value
+
+
+def test_encoder_marks_other_families_missing_and_rejects_foreign_configs():
+    enc = ConfigEncoder(["knn", "linear"], "classification")
+    row = enc.encode([LINEAR])[0]
+    assert row[:2].tolist() == [0.0, 1.0]
+    assert np.isnan(row[enc.learner_columns("knn")]).all()
+    assert not enc.supports(FOREST)  # learner not searched
+    assert not enc.supports({"learner": "linear", "linear.C": 1e9})  # out of range
+
+
+# ------------------------------------------------------------------ proposal model
+def test_knn_proposes_the_nearest_datasets_bests(model):
+    big = model.suggest(query(2.5), "classification", k=3, strategy="knn")
+    small = model.suggest(query(-2.5), "classification", k=3, strategy="knn")
+    assert big[0].config == FOREST and big[0].origin.startswith("knn:big")
+    assert small[0].config == LINEAR and small[0].origin.startswith("knn:small")
+
+
+def test_surrogate_learns_which_configuration_suits_which_dataset(model):
+    tm = model.tasks["classification"]
+    for size, winner, loser in ((2.5, FOREST, LINEAR), (-2.5, LINEAR, FOREST)):
+        pred = tm.predict(tm.scale_meta(query(size)), [winner, loser])
+        assert pred[0] > pred[1] + 0.1
+
+
+def test_full_strategy_starts_with_the_predicted_best_and_spreads_families(model):
+    proposals = model.suggest(query(2.5), "classification", k=8)
+    assert proposals[0].config["learner"] == "random_forest"
+    families = [p.config["learner"] for p in proposals]
+    assert set(families) == set(LEARNERS)
+    assert max(families.count(f) for f in LEARNERS) <= 4
+    assert {p.source for p in proposals} <= {"portfolio", "knn", "surrogate"}
+
+
+def test_greedy_portfolio_covers_both_kinds_of_dataset(model):
+    first_two = model.tasks["classification"].portfolio[:2]
+    assert {c["learner"] for c in first_two} == {"linear", "random_forest"}
+
+
+def test_suggest_respects_the_searched_learners(model):
+    proposals = model.suggest(query(2.5), "classification", k=5, learners=["knn"])
+    assert proposals and all(p.config["learner"] == "knn" for p in proposals)
+    assert model.suggest(query(2.5), "regression", k=5) == []  # no regression knowledge
+    with pytest.raises(ValueError, match="strategy"):
+        model.suggest(query(2.5), "classification", strategy="magic")
+
+
+def test_leave_family_out_removes_every_variant(kb):
+    held_out = build_proposal_model(kb.exclude(families=["small0"]), learners=LEARNERS)
+    names = {d["dataset"] for d in held_out.tasks["classification"].datasets}
+    assert "small0" not in names and "small1" not in names  # one family, two variants
+    assert "small2" in names and len(names) == 22
+
+
+# ------------------------------------------------------------------ artifact
+def test_artifact_round_trip_gives_the_same_proposals(model, tmp_path):
+    path = save_proposal_model(model, tmp_path / "ws.json.gz")
+    loaded = load_proposal_model(path)
+    assert loaded.knowledge_digest == model.knowledge_digest
+    for size in (2.5, -2.5):
+        a = model.suggest(query(size), "classification", k=6)
+        b = loaded.suggest(query(size), "classification", k=6)
+        assert [p.config for p in a] == [p.config for p in b]
+        assert [p.predicted for p in a] == pytest.approx([p.predicted for p in b])
+
+
+def test_artifact_with_another_version_is_refused(model, tmp_path):
+    path = save_proposal_model(model, tmp_path / "ws.json.gz")
+    doc = json.loads(gzip.open(path).read())
+    doc["version"] = 999
+    with gzip.open(path, "wb") as fh:
+        fh.write(json.dumps(doc).encode())
+    with pytest.raises(AutoMLError, match="version 999"):
+        load_proposal_model(path)
+    (tmp_path / "junk.json.gz").write_bytes(b"not gzip")
+    with pytest.raises(AutoMLError, match="not a readable"):
+        load_proposal_model(tmp_path / "junk.json.gz")
+
+
+def test_model_is_rebuilt_when_the_knowledge_base_grows(tmp_path):
+    url = f"sqlite:///{tmp_path / 'knowledge.db'}"
+    storage = optuna.storages.RDBStorage(url)
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        add_dataset(storage, f"d{i}", f"d{i}", (-1) ** i * 2.0, rng)
+    path = tmp_path / "warm_start.json.gz"
+    first = load_or_build(KnowledgeBase(url), path)
+    assert path.exists() and len(first.tasks["classification"].datasets) == 4
+    same = load_or_build(KnowledgeBase(url), path)
+    assert same.built_at == first.built_at  # current: read, not rebuilt
+    add_dataset(storage, "d4", "d4", 2.0, rng)
+    grown = load_or_build(KnowledgeBase(url), path)
+    assert len(grown.tasks["classification"].datasets) == 5
+    assert load_proposal_model(path).knowledge_digest == grown.knowledge_digest
+
+
+# ------------------------------------------------------------------ Bayesian continuation
+def test_gp_proposer_moves_towards_the_better_region():
+    proposer = BayesianProposer(["linear"], "classification", seed=0)
+    cs = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]
+    configs = [{"learner": "linear", "linear.C": c} for c in cs]
+    values = [-abs(np.log10(c) - 1.0) for c in cs]  # best at C = 10
+    proposal = proposer.propose(configs, values, step=6)
+    assert 1.0 < proposal["linear.C"] < 100.0
+    again = BayesianProposer(["linear"], "classification", seed=0).propose(
+        configs, values, step=6)
+    assert again == proposal  # seeded
+
+
+def test_prior_decides_before_any_score_and_failed_trials_count_as_worst():
+    def prior(configs):
+        return np.array([1.0 if c["learner"] == "knn" else 0.0 for c in configs])
+
+    proposer = BayesianProposer(["linear", "knn"], "classification", prior=prior, seed=0)
+    assert proposer.propose([], [], step=0)["learner"] == "knn"
+    configs = [LINEAR, KNN, {"learner": "linear", "linear.C": 100.0}]
+    scores = proposer.acquisition(configs, np.array([0.9, np.nan, 0.8]),
+                                  [LINEAR, {"learner": "linear", "linear.C": 0.01}])
+    assert np.isfinite(scores).all()
+
+
+def test_bayes_sampler_drives_an_optuna_study_over_the_conditional_space():
+    def objective(trial):
+        config = sample_config(trial, LEARNERS, "classification")
+        if config["learner"] == "linear":
+            return -abs(np.log10(config["linear.C"]))
+        return -5.0
+
+    def run(seed):
+        sampler = BayesSampler(LEARNERS, "classification", seed=seed, n_startup=4)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.enqueue_trial(LINEAR)
+        study.optimize(objective, n_trials=10)
+        return study
+
+    study = run(0)
+    assert len(study.trials) == 10 and all(t.state.name == "COMPLETE" for t in study.trials)
+    enc = ConfigEncoder(LEARNERS, "classification")
+    assert all(enc.supports(t.params) for t in study.trials)  # whole, valid configurations
+    assert {t.params["learner"] for t in study.trials} == set(LEARNERS)
+    assert [t.params for t in run(0).trials] == [t.params for t in study.trials]  # seeded
+
+
+# ------------------------------------------------------------------ fit and suggest_configs
+def _small_classification():
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=150, n_features=6, random_state=0)
+
+
+def test_fit_starts_with_the_warm_start_and_records_where_each_trial_came_from(model):
+    from automl_meta import AutoMLClassifier
+
+    X, y = _small_classification()
+    fitted = AutoMLClassifier(n_trials=4, storage="memory", warm_start=model, verbose=0,
+                              isolation="none", learners=LEARNERS).fit(X, y)
+    trials = fitted.study_.trials
+    proposals = model.suggest(fitted.study_.user_attrs["meta_features"], "classification",
+                              k=10, learners=LEARNERS)
+    assert [t.params for t in trials] == [p.config for p in proposals[:4]]
+    assert all(t.user_attrs["origin"].startswith("warm-start:") for t in trials)
+    assert all("predicted_score" in t.user_attrs for t in trials)
+    assert fitted.study_.user_attrs["warm_start"]["enabled"] is True
+    assert fitted.nearest_datasets_ and "distance" in fitted.nearest_datasets_[0]
+    board = fitted.leaderboard()
+    assert board["origin"].str.startswith("warm-start:").all()
+
+
+def test_cold_fit_uses_the_defaults_and_bad_arguments_are_named(model):
+    from automl_meta import AutoMLClassifier
+
+    X, y = _small_classification()
+    cold = AutoMLClassifier(n_trials=2, storage="memory", warm_start=False, verbose=0,
+                            isolation="none").fit(X, y)
+    assert [t.user_attrs["origin"] for t in cold.study_.trials] == ["default", "default"]
+    assert cold.study_.user_attrs["warm_start"] == {"enabled": False}
+    with pytest.raises(TypeError, match="warm_start"):
+        AutoMLClassifier(n_trials=1, storage="memory", warm_start="yes", verbose=0).fit(X, y)
+    with pytest.raises(ValueError, match="sampler"):
+        AutoMLClassifier(n_trials=1, storage="memory", sampler="cma", verbose=0,
+                         warm_start=model).fit(X, y)
+
+
+def test_bo_sampler_continues_after_the_warm_start(model):
+    from automl_meta import AutoMLClassifier
+
+    X, y = _small_classification()
+    fitted = AutoMLClassifier(n_trials=12, storage="memory", warm_start=model, sampler="bo",
+                              verbose=0, isolation="none", learners=["linear", "knn"]).fit(X, y)
+    origins = [t.user_attrs["origin"] for t in fitted.study_.trials]
+    assert origins[-1] == "sampler" and origins[0].startswith("warm-start:")
+    assert all(t.state.name == "COMPLETE" for t in fitted.study_.trials)
+
+
+def test_suggest_configs_with_the_shipped_knowledge_base(monkeypatch):
+    from sklearn.datasets import load_wine
+
+    from automl_meta import suggest_configs
+    from automl_meta.knowledge.storage import shipped_knowledge_url
+
+    monkeypatch.delenv("AUTOML_META_KNOWLEDGE")
+    assert shipped_knowledge_url().endswith("studies/knowledge.db")
+    frame = suggest_configs(load_wine(as_frame=True).frame, "target", k=6)
+    assert list(frame.columns) == ["learner", "params", "origin", "predicted_score", "config"]
+    assert len(frame) == 6 and frame["learner"].nunique() >= 3
+    assert frame["origin"].str.match(r"^(portfolio|surrogate|knn:.+)$").all()
+    only = suggest_configs(load_wine(as_frame=True).frame, "target", k=3, learners=["svm"])
+    assert set(only["learner"]) == {"svm"}
+
+
+def test_missing_knowledge_base_is_an_error_and_no_file_is_created(tmp_path):
+    from automl_meta import suggest_configs
+    from automl_meta.exceptions import StorageError
+
+    url = f"sqlite:///{tmp_path / 'nope.db'}"
+    with pytest.raises(StorageError, match="does not exist"):
+        suggest_configs(_small_classification(), k=2, knowledge=url)
+    assert not (tmp_path / "nope.db").exists()
