@@ -1,0 +1,62 @@
+"""The leave-one-dataset-out lookup benchmark's machinery (the benchmark itself is a
+command, not a test: see README, "Warm start")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from automl_meta.benchmarks.warm_start import Lookup, markdown_table, run_method, summarise
+from automl_meta.warm_start.encoding import ConfigEncoder
+
+LEARNERS = ["linear", "knn"]
+
+
+@pytest.fixture
+def lookup():
+    enc = ConfigEncoder(LEARNERS, "classification")
+    configs = enc.random_configs(24, np.random.default_rng(0))
+    # linear configurations score by C (best at the largest), k-NN configurations poorly
+    scores = np.array([c["linear.C"] / 1000 if c["learner"] == "linear" else 0.0
+                       for c in configs])
+    scores = (scores - scores.min()) / (scores.max() - scores.min())
+    return Lookup(configs, scores, np.ones(len(configs)), enc)
+
+
+def test_snap_prefers_the_same_learner_and_skips_tried_entries(lookup):
+    target = next(c for c in lookup.configs if c["learner"] == "knn")
+    first = lookup.snap(target)
+    assert lookup.configs[first] == target
+    lookup.take(first)
+    second = lookup.snap(target)
+    assert second != first and lookup.configs[second]["learner"] == "knn"
+
+
+@pytest.mark.parametrize("method", ["random", "tpe_cold", "gp_cold"])
+def test_cold_methods_try_each_pool_entry_at_most_once(lookup, method):
+    result = run_method(method, lookup, "classification", LEARNERS, warm=lambda s: [],
+                        prior=None, seed=0)
+    assert len(result["scores"]) == len(lookup.configs)
+    assert sorted(result["scores"]) == sorted(lookup.scores.tolist())  # a permutation
+    assert len(result["overhead"]) == len(lookup.configs)
+
+
+def test_warm_methods_start_with_the_proposals(lookup):
+    best = lookup.configs[int(np.argmax(lookup.scores))]
+    result = run_method("full", lookup, "classification", LEARNERS, warm=lambda s: [best],
+                        prior=lambda configs: np.zeros(len(configs)), seed=0)
+    assert result["scores"][0] == 1.0
+
+
+def test_summary_reports_regret_rank_and_time_to_one_percent():
+    results = [{"methods": {"a": {"scores": [0.5, 1.0], "fit_times": [1.0, 2.0],
+                                  "overhead": [0.0, 0.0]},
+                            "b": {"scores": [1.0, 0.2], "fit_times": [5.0, 1.0],
+                                  "overhead": [0.5, 0.0]}}}]
+    table = summarise(results, ["a", "b"])
+    assert table.loc["a", "regret@1"] == 0.5 and table.loc["b", "regret@1"] == 0.0
+    assert table.loc["a", "regret@3"] == 0.0  # past the end: the best found
+    assert table.loc["b", "rank@1"] == 1.0 and table.loc["a", "rank@1"] == 2.0
+    assert table.loc["a", "s_to_1%"] == 3.0 and table.loc["b", "s_to_1%"] == 5.5
+    text = markdown_table(table)
+    assert text.splitlines()[0].startswith("| method | regret@1")
