@@ -74,7 +74,7 @@ class _AutoMLBase(BaseEstimator):
         isolation: str = "process",
         knowledge: Any = None,
         warm_start: Any = True,
-        sampler: str = "tpe",
+        sampler: str = "auto",
         random_state: int = 0,
         verbose: int = 1,
     ):
@@ -273,11 +273,12 @@ class _AutoMLBase(BaseEstimator):
                  task_model: TaskModel | None) -> optuna.samplers.BaseSampler:
         """``"tpe"``: seeded multivariate TPE (it sees the warm-start trials as history).
         ``"bo"``: Bayesian optimisation with a BoTorch GP over the whole conditional space,
-        the warm start's surrogate as its prior mean when there is one."""
-        if self.sampler == "tpe":
+        the warm start's surrogate as its prior mean when there is one. ``"auto"``: BO
+        after a warm start, TPE for a cold search."""
+        if self.sampler not in ("auto", "tpe", "bo"):
+            raise ValueError(f"sampler must be 'auto', 'tpe' or 'bo', not {self.sampler!r}.")
+        if self.sampler == "tpe" or (self.sampler == "auto" and task_model is None):
             return make_sampler(self.random_state)
-        if self.sampler != "bo":
-            raise ValueError(f"sampler must be 'tpe' or 'bo', not {self.sampler!r}.")
         prior = None
         if task_model is not None:
             query = task_model.scale_meta(meta)
@@ -403,11 +404,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         spread across learner families); ``sampler`` continues from there. ``False``
         gives a cold search: each family's defaults, then the sampler. A
         ``ProposalModel`` is used as given.
-    sampler : {"tpe", "bo"}, default "tpe"
+    sampler : {"auto", "tpe", "bo"}, default "auto"
         What carries the search on: seeded multivariate TPE, or Bayesian optimisation
         (a BoTorch GP over the whole conditional space with the warm start's surrogate as
-        prior mean). TPE is the default because it did better after the warm start in
-        the leave-one-dataset-out benchmark (README, "Warm start").
+        prior mean). ``"auto"`` uses BO after a warm start and TPE for a cold search, as
+        the leave-one-dataset-out benchmarks favour (README, "Warm start").
     random_state : int, default 0
         Seeds the sampler, the folds and (with the trial number) each trial.
     verbose : int, default 1
@@ -492,7 +493,7 @@ def fit(
     study_name: str | None = None,
     knowledge: Any = None,
     warm_start: Any = True,
-    sampler: str = "tpe",
+    sampler: str = "auto",
     random_state: int = 0,
     verbose: int = 1,
     **kwargs: Any,

@@ -68,7 +68,8 @@ def test_fitted_attributes_and_leaderboard(fast):
     assert model.best_config_["learner"] in DEFAULT_LEARNERS
     assert model.n_features_in_ == 4
     board = model.leaderboard()
-    assert list(board.columns) == ["trial", "learner", "score", "fit_time", "state", "params",
+    assert list(board.columns) == ["trial", "learner", "score", "fit_time", "state", "origin",
+                                   "params",
                                    "failure_reason"]
     assert len(board) == 3
     # log-loss is minimised: the best (first) row has the smallest score

@@ -274,6 +274,11 @@ def test_cold_fit_uses_the_defaults_and_bad_arguments_are_named(model):
     assert cold.study_.user_attrs["warm_start"] == {"enabled": False}
     with pytest.raises(TypeError, match="warm_start"):
         AutoMLClassifier(n_trials=1, storage="memory", warm_start="yes", verbose=0).fit(X, y)
+    warm = AutoMLClassifier(n_trials=1, storage="memory", warm_start=model, verbose=0,
+                            isolation="none", learners=LEARNERS)
+    assert type(warm._sampler(LEARNERS, {}, model.tasks["classification"])).__name__ == \
+        "BayesSampler"  # auto: BO after a warm start
+    assert type(warm._sampler(LEARNERS, {}, None)).__name__ == "TPESampler"  # auto, cold
     with pytest.raises(ValueError, match="sampler"):
         AutoMLClassifier(n_trials=1, storage="memory", sampler="cma", verbose=0,
                          warm_start=model).fit(X, y)
