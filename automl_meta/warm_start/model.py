@@ -8,9 +8,10 @@ self-describing JSON artifact. For each task it holds
   auto-sklearn's kNN does), with each dataset's best configurations;
 - a greedy portfolio: configurations chosen one by one to minimise the mean regret over
   the knowledge base (FLAML's zero-shot idea), for when nothing is known;
-- a LightGBM surrogate ``(meta-features, configuration) -> normalised score`` (1 is a
-  dataset's best trial, 0 its worst), which ranks a candidate pool for a new dataset and
-  serves the Bayesian optimisation that follows as its prior mean.
+- a LightGBM surrogate ``(meta-features, configuration) -> percentile rank`` of the
+  configuration among the dataset's trials (1 is the best; ``SURROGATE_TARGET`` can switch
+  to the normalised score or LambdaRank), which ranks a candidate pool for a new dataset
+  and serves the Bayesian optimisation that follows as its prior mean.
 
 :meth:`ProposalModel.suggest` combines them; :mod:`automl_meta.warm_start.artifact` saves,
 loads and rebuilds the artifact.
@@ -96,7 +97,8 @@ class TaskModel:
         return [(int(i), float(distance[i])) for i in order]
 
     def predict(self, query: np.ndarray, configs: Sequence[dict[str, Any]]) -> np.ndarray:
-        """The surrogate's normalised score of each configuration on the queried dataset."""
+        """The surrogate's predicted rank (percentile, 1 best) of each configuration on the
+        queried dataset."""
         if self.surrogate is None or not configs:
             return np.full(len(configs), 0.5)
         enc = self.encoder.encode(configs)
@@ -269,7 +271,7 @@ def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
             covered = np.maximum(covered, values[:, j])
             portfolio.append(configs[dense.columns[j]])
 
-    # Surrogate training rows: (scaled meta-features, encoded config) -> normalised score.
+    # Surrogate rows: (scaled meta-features, encoded config) -> SURROGATE_TARGET.
     long = matrix.stack().dropna().rename("score").reset_index()
     index = {fp: i for i, fp in enumerate(matrix.index)}
     X_meta = meta[[index[fp] for fp in long["fingerprint"]]]

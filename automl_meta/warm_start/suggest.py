@@ -98,8 +98,8 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     DataFrame
         One row per proposal, in the order a search would try them: ``learner``,
         ``params``, ``origin`` (``portfolio``, ``knn:<dataset>`` or ``surrogate``),
-        ``predicted_score`` (the surrogate's normalised score: 1 means as good as the best
-        trial of a typical past dataset) and ``config`` (flat, ready for
+        ``predicted_score`` (the surrogate's predicted percentile rank of the configuration
+        among a dataset's trials: 1 means the best) and ``config`` (flat, ready for
         ``study.enqueue_trial``).
 
     Examples
