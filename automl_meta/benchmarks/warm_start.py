@@ -289,7 +289,7 @@ def figure(results: list[dict[str, Any]], methods: Sequence[str]) -> Any:
     fig.update_layout(
         title=f"Leave-one-dataset-out warm start, {len(results)} datasets (lookup)",
         xaxis_title="trials", yaxis_title="mean normalised regret", yaxis_type="log",
-        template="plotly_white")
+        template="plotly_white", height=420, width=980)
     return fig
 
 
