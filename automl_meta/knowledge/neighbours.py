@@ -9,6 +9,14 @@ import numpy as np
 from .base import KnowledgeBase
 
 
+def robust_scale(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column median and interquartile range (1 where the range is 0) of ``table``:
+    meta-features are compared as ``(value - median) / scale``."""
+    median = np.nanmedian(table, axis=0)
+    q75, q25 = np.nanpercentile(table, [75, 25], axis=0)
+    return median, np.where(q75 - q25 > 0, q75 - q25, 1.0)
+
+
 def nearest_datasets(kb: KnowledgeBase, meta_features: dict[str, float], task: str,
                      k: int = 5) -> list[dict[str, Any]]:
     """The ``k`` datasets of ``kb`` with the same task closest to ``meta_features``.
@@ -26,9 +34,7 @@ def nearest_datasets(kb: KnowledgeBase, meta_features: dict[str, float], task: s
         return []
     table = frame[names].to_numpy(dtype=float)
     query = np.array([meta_features[n] for n in names], dtype=float)
-    median = np.nanmedian(table, axis=0)
-    q75, q25 = np.nanpercentile(table, [75, 25], axis=0)
-    scale = np.where(q75 - q25 > 0, q75 - q25, 1.0)
+    median, scale = robust_scale(table)
     scaled = np.nan_to_num((table - median) / scale)
     target = np.nan_to_num((query - median) / scale)
     distance = np.sqrt(((scaled - target) ** 2).sum(axis=1))

@@ -241,10 +241,10 @@ def build_proposal_model(kb: Any, learners: Sequence[str] | None = None,
 
 def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
                 names: list[str], portfolio_size: int, n_best: int) -> TaskModel:
+    from ..knowledge.neighbours import robust_scale
+
     table = rows[names].to_numpy(dtype=float)
-    median = np.nanmedian(table, axis=0)
-    q75, q25 = np.nanpercentile(table, [75, 25], axis=0)
-    scale = np.where(q75 - q25 > 0, q75 - q25, 1.0)
+    median, scale = robust_scale(table)
     meta = np.nan_to_num((table - median) / scale)
     enc = ConfigEncoder(learners, task)
     configs = {key: json.loads(key) for key in matrix.columns}
