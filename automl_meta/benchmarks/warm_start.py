@@ -164,11 +164,13 @@ def _init(url: str) -> None:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     from ..knowledge import KnowledgeBase
+    from ..warm_start.model import shared_configs
 
     kb = KnowledgeBase(url)
     _STATE["kb"] = kb
     _STATE["datasets"] = kb.datasets()
     _STATE["matrix"] = {t: kb.score_matrix(t) for t in ("classification", "regression")}
+    _STATE["shared"] = {t: shared_configs(m) for t, m in _STATE["matrix"].items()}
 
 
 def _fit_times(kb: Any, fingerprint: str) -> dict[str, float]:
@@ -194,8 +196,7 @@ def run_family(family: str, methods: Sequence[str], seed: int, pool: str = "shar
             continue
         row = matrix.loc[fp].dropna()
         if pool == "shared":  # only the configurations (almost) every dataset evaluated
-            shared = matrix.columns[matrix.notna().mean(axis=0) >= 0.9]
-            row = row[row.index.isin(shared)]
+            row = row[row.index.isin(_STATE["shared"][task])]
             row = (row - row.min()) / ((row.max() - row.min()) or 1.0)  # 1 = best of pool
         learners = [lr for lr in DEFAULT_LEARNERS]
         encoder = ConfigEncoder(learners, task)  # type: ignore[arg-type]

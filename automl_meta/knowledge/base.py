@@ -85,7 +85,8 @@ class KnowledgeBase:
                     attrs = s.user_attrs
                     if not attrs.get("fingerprint") or "meta_features" not in attrs:
                         continue
-                    rows.append({"study_name": s.study_name, "storage": storage, "url": url,
+                    rows.append({"study_name": s.study_name, "study_id": s._study_id,
+                                 "storage": storage, "url": url,
                                  "n_trials": counts.get(s._study_id, 0),
                                  "direction": s.direction.name.lower(), **attrs})
             self._all_cache.append(rows)
@@ -100,10 +101,8 @@ class KnowledgeBase:
     def _trials(self, study: dict[str, Any]) -> list[optuna.trial.FrozenTrial]:
         key = (study["url"], study["study_name"])
         if key not in self._trial_cache:
-            storage = study["storage"]
-            study_id = storage.get_study_id_from_name(study["study_name"])
             self._trial_cache[key] = [
-                t for t in storage.get_all_trials(study_id, deepcopy=False)
+                t for t in study["storage"].get_all_trials(study["study_id"], deepcopy=False)
                 if t.state in (TrialState.COMPLETE, TrialState.FAIL)]
         return self._trial_cache[key]
 

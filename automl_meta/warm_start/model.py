@@ -211,6 +211,15 @@ def _diverse(pool: list[Proposal], order: list[int], k: int) -> list[Proposal]:
 
 
 # ------------------------------------------------------------------ building
+SHARED_SHARE = 0.9
+
+
+def shared_configs(matrix: Any) -> Any:
+    """The columns of a score matrix evaluated on at least 90 % of its datasets: the
+    shared portfolio every corpus dataset was evaluated on."""
+    return matrix.columns[matrix.notna().mean(axis=0) >= SHARED_SHARE]
+
+
 def build_proposal_model(kb: Any, learners: Sequence[str] | None = None,
                          portfolio_size: int = 20, n_best: int = 3) -> ProposalModel:
     """Build the proposal model from a :class:`~automl_meta.knowledge.KnowledgeBase`.
@@ -259,7 +268,7 @@ def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
                          "best": [configs[key] for key in ranked.index[:n_best]]})
 
     # Greedy portfolio over the configurations (almost) every dataset evaluated.
-    dense = matrix.loc[:, matrix.notna().mean(axis=0) >= 0.9].fillna(0.0)
+    dense = matrix[shared_configs(matrix)].fillna(0.0)
     portfolio: list[dict[str, Any]] = []
     if dense.shape[1]:
         values = dense.to_numpy()
