@@ -32,7 +32,13 @@ from .data import (
     make_folds,
 )
 from .data.validation import check_target, encode_target, warn_conflicting_duplicates
-from .exceptions import ColumnMismatchError, DataError, SearchFailedError, TargetError
+from .exceptions import (
+    AutoMLError,
+    ColumnMismatchError,
+    DataError,
+    SearchFailedError,
+    TargetError,
+)
 from .knowledge import KnowledgeBase, get_storage, storage_url
 from .knowledge.neighbours import nearest_datasets
 from .learners import available_learners
@@ -75,6 +81,7 @@ class _AutoMLBase(BaseEstimator):
         knowledge: Any = None,
         warm_start: Any = True,
         sampler: str = "auto",
+        report: str | None = None,
         random_state: int = 0,
         verbose: int = 1,
     ):
@@ -91,6 +98,7 @@ class _AutoMLBase(BaseEstimator):
         self.knowledge = knowledge
         self.warm_start = warm_start
         self.sampler = sampler
+        self.report = report
         self.random_state = random_state
         self.verbose = verbose
 
@@ -251,6 +259,7 @@ class _AutoMLBase(BaseEstimator):
         self.fingerprint_ = fingerprint
         self.search_result_ = result
         self.fit_seconds_ = time.monotonic() - started
+        self.report_path_ = self._write_report(study) if self.report else None
         if self.verbose > 0:
             logger.info("Best %s: %s (%s = %.4f)", self._task, config[LEARNER_PARAM],
                         metric.name, self.best_score_)
@@ -258,6 +267,20 @@ class _AutoMLBase(BaseEstimator):
 
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
         raise NotImplementedError
+
+    def _write_report(self, study: optuna.Study) -> str | None:
+        """Write the HTML report to ``self.report``. A report that cannot be written is a
+        warning, not an error: the fitted model is not thrown away for it."""
+        from .report import write_study_report
+
+        try:
+            path = write_study_report(study, self.report)  # type: ignore[arg-type]
+        except (AutoMLError, OSError, ValueError) as exc:
+            warnings.warn(f"The report {self.report!r} could not be written: {exc}",
+                          UserWarning, stacklevel=3)
+            return None
+        logger.info("Report written to %s", path)
+        return str(path)
 
     def _proposal_model(self) -> ProposalModel:
         """The warm start's proposal model: ``warm_start`` itself if it is one, else the
@@ -409,6 +432,10 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         (a BoTorch GP over the whole conditional space with the warm start's surrogate as
         prior mean). ``"auto"`` uses BO after a warm start and TPE for a cold search, as
         the leave-one-dataset-out benchmarks favour (README, "Warm start").
+    report : str, optional
+        Write the search's HTML report (plotly, self-contained) to this path after the
+        fit; the same as ``automl-meta report``. A report that cannot be written is a
+        warning, and the fitted model is kept.
     random_state : int, default 0
         Seeds the sampler, the folds and (with the trial number) each trial.
     verbose : int, default 1
@@ -430,6 +457,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     nearest_datasets_ : list of dict
         The five past datasets closest in meta-feature space (those the warm start
         learned from; empty for a cold search without ``knowledge``).
+    report_path_ : str or None
+        Where the report was written (with ``report``).
 
     Examples
     --------
@@ -511,7 +540,7 @@ def fit(
         ``"auto"`` infers it from the target (logged).
     **kwargs
         Any other parameter of :class:`AutoMLClassifier` (``learners``, ``cv``,
-        ``trial_timeout``, ``memory_limit``, ``isolation``).
+        ``trial_timeout``, ``memory_limit``, ``isolation``, ``report``).
 
     Examples
     --------

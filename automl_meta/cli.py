@@ -64,8 +64,12 @@ def print_summary(model: Any) -> None:
     print(f"CV {model.metric_}: {model.best_score_:.4f}   fit took {model.fit_seconds_:.1f} s")
     print(f"Study: {model.study_name_!r} in {storage}")
     if storage.startswith(("sqlite", "postgresql", "mysql")):
-        print(f"Open it in optuna-dashboard:  optuna-dashboard {storage}")
-        print(f"List stored studies:          automl-meta studies --storage {storage}")
+        from .knowledge.storage import default_storage_url
+
+        where = "" if storage == default_storage_url() else f" --storage {storage}"
+        print(f"Report (HTML):       automl-meta report{where} --study {model.study_name_}")
+        print(f"optuna-dashboard:    automl-meta dashboard{where}")
+        print(f"All stored studies:  automl-meta studies{where}")
 
 
 def _setup_logging(verbose: int) -> None:
@@ -88,9 +92,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 time_budget=args.time_budget, metric=args.metric, storage=args.storage,
                 study_name=args.study, random_state=args.seed, verbose=args.verbose,
                 knowledge=args.knowledge, warm_start=not args.no_warm_start,
-                **({"learners": args.learners} if args.learners else {}))
+                report=args.report, **({"learners": args.learners} if args.learners else {}))
     print_leaderboard(model)
     print_summary(model)
+    if model.report_path_:
+        print(f"Report written to {model.report_path_}")
     if args.out:
         joblib.dump(model, args.out)
         print(f"Model saved to {args.out}")
@@ -167,6 +173,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 random_state=args.seed, verbose=args.verbose)
     print_leaderboard(model)
     print_summary(model)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import find_study, write_knowledge_report, write_study_report
+
+    if args.knowledge is not None:
+        from .knowledge.storage import shipped_knowledge_url
+
+        path = write_knowledge_report(args.knowledge or [shipped_knowledge_url()],
+                                      args.out or "knowledge_report.html")
+    else:
+        study = find_study(args.storage, args.study)
+        print(f"Study {study.study_name!r} ({len(study.trials)} trials)", flush=True)
+        path = write_study_report(study, args.out or "report.html", benchmark=args.benchmark)
+    print(f"Report written to {path}")
+    print(f"Open it in a browser: {path.as_uri()}")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import optuna_dashboard
+
+    from .knowledge.storage import default_storage_url, get_storage, storage_url
+
+    url = args.storage or default_storage_url()
+    storage = get_storage(url, create=False)  # a missing SQLite file is an error, not new
+    print(f"optuna-dashboard on {storage_url(url)}")
+    print(f"Open http://{args.host}:{args.port}/ in a browser (Ctrl-C stops it). Trials "
+          "show where they came from (user attribute origin) and why they failed "
+          "(failure_reason).", flush=True)
+    optuna_dashboard.run_server(storage, host=args.host, port=args.port)
     return 0
 
 
@@ -303,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="knowledge base storage(s) to learn from (default: the shipped one)")
     p.add_argument("--no-warm-start", action="store_true",
                    help="cold search: each family's defaults, then TPE")
+    p.add_argument("--report", default=None, metavar="FILE",
+                   help="also write the search's HTML report (see `automl-meta report`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 logs")
     p.set_defaults(func=cmd_fit)
@@ -392,6 +432,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these dataset names")
     for k in ksub.choices.values():
         k.set_defaults(func=cmd_knowledge)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a study",
+                       description="Write an HTML report (plotly, works offline) of a study: "
+                                   "the history with the warm-start trials marked, what the "
+                                   "warm start proposed and why, the leaderboard by learner "
+                                   "family, importances, the dataset among the knowledge "
+                                   "base's. With --knowledge: an overview of a knowledge "
+                                   "base instead.")
+    storage_arg(p)
+    p.add_argument("--study", default=None, metavar="NAME",
+                   help="study name (default: the most recent automl-meta study)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="HTML file (default report.html, or knowledge_report.html)")
+    p.add_argument("--knowledge", nargs="*", default=None, metavar="URL",
+                   help="report on a knowledge base instead (default: the shipped one)")
+    p.add_argument("--benchmark", default=None, metavar="PATH",
+                   help="the warm-start benchmark's curves.json or its folder (default "
+                        "benchmarks/warm_start/curves.json if it exists)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("dashboard", help="start optuna-dashboard on the study database",
+                       description="Serve optuna-dashboard on the study storage (default: "
+                                   "the default SQLite study database).")
+    storage_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("demo", help="fit on a bundled dataset and show the result",
                        description="Fit breast_cancer (bundled with scikit-learn) with the "

@@ -19,7 +19,8 @@ def run(*args, cwd=None):
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize("command", ["fit", "predict", "studies", "demo"])
+@pytest.mark.parametrize("command", ["fit", "predict", "studies", "demo", "report",
+                                     "dashboard"])
 def test_every_subcommand_has_help(command):
     out = run(command, "--help")
     assert out.returncode == 0
@@ -28,7 +29,7 @@ def test_every_subcommand_has_help(command):
 
 def test_parser_lists_all_commands():
     help_text = build_parser().format_help()
-    for command in ("fit", "predict", "studies", "demo"):
+    for command in ("fit", "predict", "studies", "demo", "report", "dashboard"):
         assert command in help_text
 
 
@@ -37,12 +38,14 @@ def test_fit_predict_studies_round_trip(tmp_path, clf_frame):
     clf_frame.to_csv(data, index=False)
     storage = f"sqlite:///{tmp_path / 'cli.db'}"
     model = tmp_path / "model.joblib"
+    report = tmp_path / "fit_report.html"
     out = run("fit", data, "--target", "target", "--trials", 3, "--storage", storage,
-              "--study", "cli-study", "--out", model, "--verbose", 0)
+              "--study", "cli-study", "--out", model, "--verbose", 0, "--report", report)
     assert out.returncode == 0, out.stderr
     assert "Leaderboard (roc_auc" in out.stdout
     assert "Best model:" in out.stdout
-    assert f"optuna-dashboard {storage}" in out.stdout
+    assert f"automl-meta dashboard --storage {storage}" in out.stdout
+    assert f"Report written to {report}" in out.stdout and report.is_file()
     assert model.is_file()
 
     preds = tmp_path / "preds.csv"
@@ -91,7 +94,8 @@ def test_demo_uses_default_storage_under_studies(tmp_path, monkeypatch):
     out = run("demo", "--time-budget", 3, "--verbose", 0, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "studies" / "automl_meta.db").is_file()
-    assert "breast_cancer" in out.stdout and "optuna-dashboard sqlite:///" in out.stdout
+    assert "breast_cancer" in out.stdout
+    assert "automl-meta report --study breast_cancer-" in out.stdout  # the default storage
 
 
 def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):

@@ -273,18 +273,26 @@ def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
-def figure(results: list[dict[str, Any]], methods: Sequence[str]) -> Any:
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    steps = np.arange(1, MAX_TRIALS + 1)
+def mean_curves(results: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, list]:
+    """Mean normalised regret of each method after 1, 2, ... MAX_TRIALS trials."""
+    out = {}
     for m in methods:
         curves = []
         for r in results:
             s = np.maximum.accumulate(r["methods"][m]["scores"])
             s = np.pad(s, (0, MAX_TRIALS - len(s)), mode="edge")
             curves.append(1.0 - s)
-        fig.add_trace(go.Scatter(x=steps, y=np.mean(curves, axis=0), mode="lines", name=m,
+        out[m] = [round(float(v), 6) for v in np.mean(curves, axis=0)]
+    return out
+
+
+def figure(results: list[dict[str, Any]], methods: Sequence[str]) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    steps = np.arange(1, MAX_TRIALS + 1)
+    for m, curve in mean_curves(results, methods).items():
+        fig.add_trace(go.Scatter(x=steps, y=curve, mode="lines", name=m,
                                  hovertemplate=f"{DESCRIPTIONS[m]}<br>trial %{{x}}: "
                                  "regret %{y:.4f}<extra></extra>"))
     fig.update_layout(
@@ -370,7 +378,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     (out / "table.md").write_text(text)
     figure(results, args.methods).write_html(out / "regret.html", include_plotlyjs=True)
-    print(f"wrote {out / 'table.md'} and {out / 'regret.html'}")
+    # The curves, for `automl-meta report` (its warm-against-cold section).
+    (out / "curves.json").write_text(json.dumps({
+        "methods": mean_curves(results, args.methods),
+        "descriptions": {m: DESCRIPTIONS[m] for m in args.methods},
+        "n_datasets": len(results), "pool": args.pool, "commit": _commit(),
+        "machine": f"{platform.node() or 'machine'}, {os.cpu_count()} CPUs"}, indent=1))
+    print(f"wrote {out / 'table.md'}, {out / 'regret.html'} and {out / 'curves.json'}")
     return 0
 
 

@@ -71,7 +71,8 @@ def _check_sqlite_file(path: Path) -> None:
             )
 
 
-def get_storage(storage: str | BaseStorage | None = None) -> BaseStorage:
+def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
+                ) -> BaseStorage:
     """Return an Optuna storage for ``storage``.
 
     Parameters
@@ -79,6 +80,9 @@ def get_storage(storage: str | BaseStorage | None = None) -> BaseStorage:
     storage : str, BaseStorage or None
         ``None`` for the default, ``"memory"`` for in-memory, a database URL, or an Optuna
         storage object (returned as is).
+    create : bool, default True
+        Whether a missing SQLite file may be created; ``False`` (for readers such as the
+        reports and the dashboard) raises ``StorageError`` instead.
 
     Raises
     ------
@@ -100,6 +104,10 @@ def get_storage(storage: str | BaseStorage | None = None) -> BaseStorage:
     if url.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": SQLITE_LOCK_TIMEOUT}
         if path is not None:
+            if not create and not path.is_file():
+                raise StorageError(
+                    f"No study database at {str(path)!r}. Run a search first (`automl-meta "
+                    "demo` or `automl-meta fit`), or pass --storage.")
             _check_sqlite_file(path)
             path.parent.mkdir(parents=True, exist_ok=True)
     elif "://" in url:
