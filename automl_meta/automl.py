@@ -46,7 +46,15 @@ from .meta_features import extract as extract_meta_features
 from .metrics import get_metric
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.bayes import BayesSampler
+from .search.payload import save_payload
 from .search.progress import SearchProgress
+from .search.scale_out import (
+    COUNTED,
+    LocalWorkers,
+    budget_attrs,
+    split_trials,
+    study_budget_left,
+)
 from .search_space import LEARNER_PARAM, default_configs, search_space_description
 from .warm_start import ProposalModel
 from .warm_start.model import TaskModel
@@ -82,6 +90,7 @@ class _AutoMLBase(BaseEstimator):
         warm_start: Any = True,
         sampler: str = "auto",
         report: str | None = None,
+        n_jobs: int = 1,
         random_state: int = 0,
         verbose: int = 1,
     ):
@@ -99,6 +108,7 @@ class _AutoMLBase(BaseEstimator):
         self.warm_start = warm_start
         self.sampler = sampler
         self.report = report
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -201,10 +211,12 @@ class _AutoMLBase(BaseEstimator):
             "warm_start": _warm_start_description(warm, task_model),
         })
 
+        n_trials = 1 if trivial else self.n_trials
+        n_jobs = self._n_jobs(storage, trivial, n_trials)
+        # Parallel workers share the cores: each trial gets its share of the threads.
         data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
                               metric=metric.name, n_classes=n_classes, sample_weight=weights,
-                              n_threads=cpu_count())
-        n_trials = 1 if trivial else self.n_trials
+                              n_threads=max(1, cpu_count() // n_jobs))
         # A fresh study starts from the warm start's proposals (or, cold, each family's
         # defaults); a continued one keeps its history.
         fresh = not study.get_trials(deepcopy=False)
@@ -219,14 +231,29 @@ class _AutoMLBase(BaseEstimator):
         if fresh and not initial:
             initial = default_configs(learners, self._task)
             initial_attrs = [{"origin": "default"}] * len(initial)
-        progress = SearchProgress(self.verbose > 0, n_trials, budget, metric.name)
+        self._share(study, storage, data, n_trials, deadline)
+        quotas = split_trials(n_trials, n_jobs)
+        if n_jobs > 1:  # every worker takes from the same queue of first trials
+            for config, attrs in zip(initial, initial_attrs, strict=True):
+                study.enqueue_trial(config, user_attrs=attrs)
+            initial, initial_attrs = [], []
+        progress = SearchProgress(self.verbose > 0, quotas[0], budget, metric.name)
         executor = make_executor(data, self.isolation, self.memory_limit)  # type: ignore[arg-type]
+        helpers = None
         try:
+            if n_jobs > 1:
+                helpers = LocalWorkers.start(storage.url, name, quotas[1:], data.n_threads)
             result = run_search(study, executor, learners=learners, task=self._task,
-                                n_trials=n_trials, deadline=deadline,
+                                n_trials=quotas[0], deadline=deadline,
                                 trial_timeout=self.trial_timeout,
                                 random_state=self.random_state, progress=progress,
-                                initial_configs=initial, initial_attrs=initial_attrs)
+                                initial_configs=initial, initial_attrs=initial_attrs,
+                                budget_left=lambda: study_budget_left(study))
+            if helpers is not None:
+                progress.close()
+                left = None if deadline is None else deadline - time.monotonic()
+                helpers.wait(None if left is None else max(left, 0) + 60)
+                helpers = None
             progress.close()
             best = _best_trial(study)
             if best is None:
@@ -245,6 +272,8 @@ class _AutoMLBase(BaseEstimator):
             else:
                 fitted = executor.refit(config, seed)
         finally:
+            if helpers is not None:  # interrupted or failed: stop the local workers too
+                helpers.stop()
             progress.close()
             executor.close()
 
@@ -267,6 +296,36 @@ class _AutoMLBase(BaseEstimator):
 
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
         raise NotImplementedError
+
+    def _n_jobs(self, storage: Any, trivial: bool, n_trials: int | None) -> int:
+        """The number of worker processes to use (validated; never more than trials)."""
+        n_jobs = self.n_jobs
+        if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or \
+                n_jobs < 1:
+            raise ValueError(f"n_jobs must be a positive integer, not {n_jobs!r}.")
+        if n_jobs > 1 and not isinstance(storage, optuna.storages.RDBStorage):
+            raise ValueError(
+                f"n_jobs={n_jobs} needs a database storage the worker processes can share "
+                "(the default SQLite file, another sqlite:/// path or PostgreSQL), not "
+                f"{type(storage).__name__}.")
+        if trivial:
+            return 1
+        return int(min(n_jobs, n_trials)) if n_trials else int(n_jobs)
+
+    def _share(self, study: optuna.Study, storage: Any, data: EvaluationData,
+               n_trials: int | None, deadline: float | None) -> None:
+        """Record the budget and run settings in the study, and the data beside it in the
+        database, so that workers elsewhere need only the storage URL and the study name."""
+        counted = len(study.get_trials(deepcopy=False, states=COUNTED))
+        seconds = None if deadline is None else deadline - time.monotonic()
+        study.set_user_attr("budget", budget_attrs(
+            None if n_trials is None else counted + n_trials, seconds))
+        payload = None
+        if isinstance(storage, optuna.storages.RDBStorage):
+            payload = study.user_attrs["uid"]
+            save_payload(storage, payload, data)
+        study.set_user_attr("run", {"trial_timeout": self.trial_timeout,
+                                    "memory_limit": self.memory_limit, "payload": payload})
 
     def _write_report(self, study: optuna.Study) -> str | None:
         """Write the HTML report to ``self.report``. A report that cannot be written is a
@@ -436,6 +495,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         Write the search's HTML report (plotly, self-contained) to this path after the
         fit; the same as ``automl-meta report``. A report that cannot be written is a
         warning, and the fitted model is kept.
+    n_jobs : int, default 1
+        Worker processes evaluating trials in parallel on this machine (this process and
+        ``n_jobs - 1`` ``automl-meta worker`` processes), sharing the storage and the
+        cores. Needs a database storage (SQLite or PostgreSQL). Workers on other machines
+        can join any search stored in a shared database: ``automl-meta worker``.
     random_state : int, default 0
         Seeds the sampler, the folds and (with the trial number) each trial.
     verbose : int, default 1
@@ -540,7 +604,7 @@ def fit(
         ``"auto"`` infers it from the target (logged).
     **kwargs
         Any other parameter of :class:`AutoMLClassifier` (``learners``, ``cv``,
-        ``trial_timeout``, ``memory_limit``, ``isolation``, ``report``).
+        ``trial_timeout``, ``memory_limit``, ``isolation``, ``report``, ``n_jobs``).
 
     Examples
     --------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -92,7 +93,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 time_budget=args.time_budget, metric=args.metric, storage=args.storage,
                 study_name=args.study, random_state=args.seed, verbose=args.verbose,
                 knowledge=args.knowledge, warm_start=not args.no_warm_start,
-                report=args.report, **({"learners": args.learners} if args.learners else {}))
+                report=args.report, n_jobs=args.n_jobs,
+                **({"learners": args.learners} if args.learners else {}))
     print_leaderboard(model)
     print_summary(model)
     if model.report_path_:
@@ -191,6 +193,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"Report written to {path}")
     print(f"Open it in a browser: {path.as_uri()}")
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .knowledge.storage import storage_url
+    from .search.scale_out import join_study
+
+    print(f"Worker {args.worker_id or ''} joining study {args.study!r} in "
+          f"{storage_url(args.storage)}".replace("  ", " "), flush=True)
+    result = join_study(args.storage, args.study, n_trials=args.trials,
+                        time_budget=args.time_budget, threads=args.threads,
+                        worker=args.worker_id, verbose=args.verbose)
+    why = ("interrupted" if result.interrupted else "the study's budget is used up"
+           if result.budget_met else "out of time" if result.out_of_time else
+           "its own trial count is done")
+    print(f"Worker done ({why}): {result.n_complete} trials completed, {result.n_failed} "
+          "failed.", flush=True)
+    return 130 if result.interrupted else 0
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -343,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cold search: each family's defaults, then TPE")
     p.add_argument("--report", default=None, metavar="FILE",
                    help="also write the search's HTML report (see `automl-meta report`)")
+    p.add_argument("--n-jobs", type=int, default=1, metavar="K",
+                   help="worker processes on this machine (default 1; needs a database "
+                        "storage); `automl-meta worker` adds workers from elsewhere")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 logs")
     p.set_defaults(func=cmd_fit)
@@ -452,6 +474,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "benchmarks/warm_start/curves.json if it exists)")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("worker", help="join a running search and evaluate its trials",
+                       description="Join study NAME in the storage (from any machine that "
+                                   "reaches the database) and evaluate trials until the "
+                                   "study's budget, or this worker's --trials or "
+                                   "--time-budget, is used up. Re-running it continues.")
+    storage_arg(p)
+    p.add_argument("--study", required=True, metavar="NAME", help="the study to join")
+    p.add_argument("--trials", type=int, default=None, metavar="N",
+                   help="at most this many trials from this worker")
+    p.add_argument("--time-budget", type=float, default=None, metavar="S",
+                   help="stop after this many seconds (the study's deadline applies too)")
+    p.add_argument("--threads", type=int, default=None, metavar="T",
+                   help="threads per trial (default: this machine's cores)")
+    p.add_argument("--worker-id", type=int, default=None, metavar="I",
+                   help="seeds this worker's sampler (default: the process id)")
+    p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 logs")
+    p.set_defaults(func=cmd_worker)
+
     p = sub.add_parser("dashboard", help="start optuna-dashboard on the study database",
                        description="Serve optuna-dashboard on the study storage (default: "
                                    "the default SQLite study database).")
@@ -471,6 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _version() -> str:
     from ._version import __version__
 
@@ -484,6 +528,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", 1))
+    # SIGTERM (kill, a scheduler, fit stopping its workers) stops as cleanly as Ctrl-C:
+    # the running trial is recorded as interrupted and the best so far is kept.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return int(args.func(args))
     except (AutoMLError, ValueError, TypeError, OSError) as exc:

@@ -109,7 +109,7 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):
     storage = f"sqlite:///{tmp_path / 'int.db'}"
     proc = subprocess.Popen(
         [*CLI, "fit", str(data), "--target", "target", "--time-budget", "120", "--storage",
-         storage, "--study", "interrupted", "--learners", "linear", "mlp", "--verbose", "0"],
+         storage, "--study", "interrupted", "--learners", "linear", "mlp", "--verbose", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until a few trials have finished
@@ -121,7 +121,12 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):
         if sum(t.state.name == "COMPLETE" for t in study.trials) >= 3:
             break
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"fit did not stop within 120 s of Ctrl-C; its log:\n{err[-3000:]}")
     assert proc.returncode == 0, err
     assert "Best model:" in out
     trials = optuna.load_study(study_name="interrupted", storage=storage).trials

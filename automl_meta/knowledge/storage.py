@@ -9,6 +9,7 @@ does ``"memory"`` for a throw-away in-memory storage.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,13 @@ DEFAULT_STORAGE_ENV = "AUTOML_META_STORAGE"
 DEFAULT_STORAGE_PATH = Path("studies") / "automl_meta.db"
 # Seconds a SQLite writer waits for a lock before failing.
 SQLITE_LOCK_TIMEOUT = 60
+# Seconds a PostgreSQL connection attempt may take: an unreachable server fails fast.
+CONNECT_TIMEOUT = 10
+# Trial heartbeats: a running trial records one every HEARTBEAT[0] seconds; one silent for
+# HEARTBEAT[1] seconds belongs to a dead worker and is failed (then retried once) by the
+# next worker that asks for a trial. Override with AUTOML_META_HEARTBEAT="interval,grace".
+HEARTBEAT_ENV = "AUTOML_META_HEARTBEAT"
+DEFAULT_HEARTBEAT = (10, 60)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -47,6 +55,23 @@ def shipped_knowledge_url() -> str:
     beside = Path(__file__).resolve().parents[2] / "studies" / "knowledge.db"
     path = beside if beside.exists() else Path.cwd() / "studies" / "knowledge.db"
     return f"sqlite:///{path.as_posix()}"
+
+
+def heartbeat_settings() -> tuple[int, int]:
+    """``(interval, grace period)`` in seconds, from ``$AUTOML_META_HEARTBEAT`` or the
+    defaults (10, 60)."""
+    text = os.environ.get(HEARTBEAT_ENV)
+    if not text:
+        return DEFAULT_HEARTBEAT
+    try:
+        interval, grace = (int(v) for v in text.split(","))
+    except ValueError:
+        raise StorageError(f"{HEARTBEAT_ENV} must be 'interval,grace' in whole seconds, "
+                           f"e.g. '10,60'; got {text!r}.") from None
+    if not 0 < interval < grace:
+        raise StorageError(f"{HEARTBEAT_ENV}: the grace period must exceed the interval "
+                           f"(both > 0); got {text!r}.")
+    return interval, grace
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -111,14 +136,29 @@ def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
             _check_sqlite_file(path)
             path.parent.mkdir(parents=True, exist_ok=True)
     elif "://" in url:
-        engine_kwargs["pool_pre_ping"] = True
+        if url.startswith("postgresql://"):  # the driver we install (psycopg 3)
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        engine_kwargs["pool_pre_ping"] = True  # a dropped connection is replaced, not used
+        if url.startswith("postgresql"):
+            engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     else:
         raise StorageError(
             f"Storage {url!r} is not a database URL. Use e.g. 'sqlite:///studies/my.db', "
             "'postgresql://user@host/db' or 'memory'."
         )
+    interval, grace = heartbeat_settings()
+    # A trial of a dead worker is failed, then retried once with the same parameters.
+    # (Optuna 4.9 renamed the callback and its argument.)
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        stale = {"heartbeat_stale_trial_callback": retry(max_retry=1)} if retry else {
+            "failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
     try:
-        return RDBStorage(url, engine_kwargs=engine_kwargs)
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=interval,
+                              grace_period=grace, **stale)
     except (optuna.exceptions.StorageInternalError, RuntimeError, ValueError) as exc:
         raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
     except Exception as exc:  # sqlalchemy errors: connection refused, bad file, old schema

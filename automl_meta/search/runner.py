@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import random
+import socket
+import threading
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 import optuna
@@ -20,6 +27,77 @@ logger = logging.getLogger(__name__)
 
 # Trials never start with less than this much budget left (seconds).
 MIN_TRIAL_SECONDS = 0.05
+# A storage call that fails because the database went away is retried with exponential
+# backoff (0.5, 1, 2, ... s) for about this long before the worker gives up.
+STORAGE_RETRY_SECONDS = 60.0
+
+T = TypeVar("T")
+# Which process ran a trial (the ``worker`` user attribute): host and process id.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def with_retry(call: Callable[[], T], what: str) -> T:
+    """Run a storage ``call``, retrying while the database is unreachable (a PostgreSQL
+    restart, a dropped connection); other errors propagate at once."""
+    from optuna.exceptions import StorageInternalError
+
+    delay, waited = 0.5, 0.0
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - filtered just below
+            transient = isinstance(exc, StorageInternalError) or (
+                type(exc).__module__.startswith("sqlalchemy")
+                and type(exc).__name__ in ("OperationalError", "InterfaceError",
+                                           "DisconnectionError"))
+            if not transient or waited >= STORAGE_RETRY_SECONDS:
+                raise
+            logger.warning("Storage unreachable while %s (%s); retrying in %.1f s.", what,
+                           type(exc).__name__, delay)
+            time.sleep(delay * (0.75 + 0.5 * random.random()))
+            waited += delay
+            delay = min(delay * 2, 8.0)
+
+
+@contextmanager
+def heartbeat(study: optuna.Study, trial: optuna.Trial):
+    """Record the trial's heartbeat in the storage while it runs (when the storage has
+    heartbeats on), so that other workers can fail it if this process dies."""
+    storage: Any = study._storage
+    interval = storage.get_heartbeat_interval() if hasattr(
+        storage, "get_heartbeat_interval") else None
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            try:
+                storage.record_heartbeat(trial._trial_id)
+            except Exception as exc:  # noqa: BLE001 - a missed beat is logged, not fatal
+                logger.warning("Heartbeat of trial %d not recorded: %s", trial.number, exc)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Fail the running trials of dead workers (no heartbeat for the grace period); the
+    storage's failed-trial callback enqueues a retry."""
+    def call() -> None:
+        with warnings.catch_warnings():  # "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+
+    with_retry(call, "failing stale trials")
 
 
 def trial_seed(random_state: int, trial_number: int) -> int:
@@ -40,11 +118,23 @@ class SearchResult:
     n_failed: int = 0
     interrupted: bool = False
     out_of_time: bool = False
+    budget_met: bool = False  # the study's shared budget (all workers' trials) is used up
     failures: dict[str, int] = field(default_factory=dict)
     last_ok: bool = False
 
 
 def _record(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
+    """Store the outcome. A trial that another worker has meanwhile failed as stale (this
+    worker paused past the grace period) keeps that state: the late result is logged."""
+    try:
+        with_retry(lambda: _store(trial, study, outcome), f"storing trial {trial.number}")
+    except optuna.exceptions.UpdateFinishedTrialError:
+        logger.warning("Trial %d was failed as stale by another worker (no heartbeat within "
+                       "the grace period); its late result (%s) is not stored.",
+                       trial.number, outcome.score if outcome.ok else outcome.failure_reason)
+
+
+def _store(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
     trial.set_user_attr("fit_time", round(outcome.fit_time, 4))
     if "device" in outcome.extra:
         trial.set_user_attr("device", outcome.extra["device"])
@@ -71,6 +161,7 @@ def run_search(
     progress: SearchProgress,
     initial_configs: Sequence[dict] = (),
     initial_attrs: Sequence[dict] | None = None,
+    budget_left: Callable[[], bool] | None = None,
 ) -> SearchResult:
     """Run trials until ``n_trials`` are done or the monotonic ``deadline`` passes.
 
@@ -82,6 +173,11 @@ def run_search(
     ``initial_configs`` run first, with the user attributes ``initial_attrs`` (one dict
     per configuration; default ``{"origin": "default"}``). Every trial records its
     ``origin`` user attribute, ``"sampler"`` for the sampler's own.
+
+    Several workers can run this loop on one study: ``budget_left`` (checked before each
+    trial) says whether the study's shared budget allows another trial; trials of dead
+    workers are failed (and retried) once their heartbeat is stale; storage calls are
+    retried while the database is unreachable.
     """
     # Enqueued one at a time, just before they run: a search stopped early leaves no
     # waiting trials behind in the study.
@@ -94,24 +190,44 @@ def run_search(
         if deadline is not None and deadline - time.monotonic() < MIN_TRIAL_SECONDS:
             result.out_of_time = True
             break
+        fail_stale_trials(study)
+        if budget_left is not None and not with_retry(budget_left, "reading the budget"):
+            result.budget_met = True
+            break
         trial: optuna.Trial | None = None
         try:
             if pending:
                 config, attrs = pending.pop(0)
-                study.enqueue_trial(config, user_attrs=attrs)
-            trial = study.ask()
+                with_retry(lambda c=config, a=attrs: study.enqueue_trial(c, user_attrs=a),
+                           "enqueuing a trial")
+            trial = with_retry(lambda: _ask(study), "asking for a trial")
             _run_one(study, trial, executor, learners, task, deadline, trial_timeout,
                      random_state, result, maximize, best)
         except KeyboardInterrupt:
             if trial is not None:
-                _mark_interrupted(study, trial)
+                _mark_failed(study, trial, "interrupted", "the search was interrupted "
+                             "(Ctrl-C or SIGTERM)")
             result.interrupted = True
             logger.warning("Search interrupted; refitting the best trial so far.")
             break
+        except Exception as exc:
+            # Not a learner's failure (those are failed outcomes): the search itself broke,
+            # e.g. the storage is gone. The trial must not stay RUNNING.
+            if trial is not None:
+                _mark_failed(study, trial, "error", f"{type(exc).__name__}: {exc}"[:2000])
+            raise
         progress.update(result.last_ok, best[0] if best else None)
         if result.out_of_time:
             break
     return result
+
+
+def _ask(study: optuna.Study) -> optuna.Trial:
+    with warnings.catch_warnings():
+        # Optuna warns that heartbeats are meant for Study.optimize: this loop runs its own
+        # heartbeat thread (``heartbeat``) and fails stale trials itself.
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+        return study.ask()
 
 
 def _run_one(study: optuna.Study, trial: optuna.Trial,
@@ -120,18 +236,25 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
              random_state: int, result: SearchResult, maximize: bool,
              best: list[float]) -> None:
     """Sample, evaluate and record one trial; updates ``result`` and ``best`` in place."""
-    config = sample_config(trial, learners, task)
     seed = trial_seed(random_state, trial.number)
-    trial.set_user_attr("learner", config["learner"])
-    if "origin" not in trial.user_attrs:
-        trial.set_user_attr("origin", "sampler")
-    trial.set_user_attr("seed", seed)
+
+    def prepare() -> dict:
+        config = sample_config(trial, learners, task)
+        trial.set_user_attr("learner", config["learner"])
+        if "origin" not in trial.user_attrs:
+            trial.set_user_attr("origin", "sampler")
+        trial.set_user_attr("seed", seed)
+        trial.set_user_attr("worker", WORKER_ID)
+        return config
+
+    config = with_retry(prepare, f"preparing trial {trial.number}")
     limit, cut_by_budget = trial_timeout, False
     if deadline is not None:
         left = max(deadline - time.monotonic(), MIN_TRIAL_SECONDS)
         if limit is None or left < limit:
             limit, cut_by_budget = left, True
-    outcome = executor.evaluate(config, seed, limit)
+    with heartbeat(study, trial):
+        outcome = executor.evaluate(config, seed, limit)
     if outcome.failure_reason == "timeout" and cut_by_budget:
         outcome.failure_reason = "budget"
         outcome.failure_message = "stopped: the search's time budget ran out"
@@ -150,10 +273,17 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
                     reason, outcome.failure_message)
 
 
-def _mark_interrupted(study: optuna.Study, trial: optuna.Trial) -> None:
-    frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
-    if frozen.state.is_finished():
-        return  # interrupted after its result was stored: keep the result
-    trial.set_user_attr("failure_reason", "interrupted")
-    trial.set_user_attr("failure_message", "the search was interrupted (Ctrl-C)")
-    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+def _mark_failed(study: optuna.Study, trial: optuna.Trial, reason: str, message: str
+                 ) -> None:
+    """Record an unfinished trial as FAIL with ``reason`` (a finished one keeps its result);
+    best effort: the storage may be what failed."""
+    try:
+        frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
+        if frozen.state.is_finished():
+            return  # stopped after its result was stored: keep the result
+        trial.set_user_attr("failure_reason", reason)
+        trial.set_user_attr("failure_message", message)
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+    except Exception as exc:  # noqa: BLE001 - logged; the heartbeat grace period covers it
+        logger.warning("Could not record trial %d as failed (%s); other workers will fail "
+                       "it once its heartbeat is stale.", trial.number, exc)

@@ -30,6 +30,17 @@ def limit_memory(limit_bytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
+def release_gpu_memory() -> None:
+    """Give cached CUDA memory back after a trial (a torch trial, or one that ran out of GPU
+    memory), so the next trial starts with the whole device."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        import gc
+
+        gc.collect()
+        torch.cuda.empty_cache()
+
+
 def serve(requests: Connection, replies: Connection) -> None:
     """Answer requests until ``("stop",)`` or the driver goes away."""
     evaluator: Evaluator | None = None
@@ -48,7 +59,9 @@ def serve(requests: Connection, replies: Connection) -> None:
         _, config, seed = message
         assert evaluator is not None, "the driver sends data before trials"
         if command == "evaluate":
-            replies.send(("ok", evaluator.evaluate(config, seed)))
+            outcome = evaluator.evaluate(config, seed)
+            release_gpu_memory()
+            replies.send(("ok", outcome))
         elif command == "refit":
             try:
                 model = evaluator.refit(config, seed)
@@ -57,7 +70,22 @@ def serve(requests: Connection, replies: Connection) -> None:
                 replies.send(("error", failure_from_exception(exc)))
 
 
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a killed driver or worker
+    must not leave a trial running on in an orphan)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # no glibc (e.g. musl): the driver's pipe closing still stops an idle worker
+
+
 def main() -> None:
+    die_with_parent()
     reply_fd = os.dup(1)
     os.dup2(2, 1)  # learners' prints go to stderr, not into the protocol
     limit = os.environ.get("AUTOML_META_WORKER_MEMORY")

@@ -96,7 +96,7 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
     # Testing only: see automl_meta.testing.faults.
     "fault_injection": {
         "any": {"mode": CategoricalDistribution(
-            ["ok", "raise", "hang", "segfault", "memory", "nan"])}
+            ["ok", "raise", "hang", "segfault", "memory", "nan", "killed"])}
     },
 }
 

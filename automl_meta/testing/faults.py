@@ -2,19 +2,22 @@
 
 Registered as the ``"fault_injection"`` learner (never searched by default). Its ``mode``
 hyperparameter picks the failure: ``"raise"``, ``"hang"``, ``"segfault"``, ``"memory"``
-(allocates until the worker's memory cap stops it), ``"nan"`` (predicts NaN) or ``"ok"``
-(predicts the majority class / the mean).
+(allocates until the worker's memory cap stops it), ``"killed"`` (SIGKILL, as the kernel's
+out-of-memory killer does), ``"nan"`` (predicts NaN) or ``"ok"`` (predicts the majority
+class / the mean).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
+import signal
 import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-FAULT_MODES = ("ok", "raise", "hang", "segfault", "memory", "nan")
+FAULT_MODES = ("ok", "raise", "hang", "segfault", "memory", "nan", "killed")
 
 
 class FaultyEstimator(BaseEstimator):
@@ -29,6 +32,8 @@ class FaultyEstimator(BaseEstimator):
             raise RuntimeError("fault injection: this learner always raises")
         if self.mode == "hang":
             time.sleep(3600)
+        if self.mode == "killed":
+            os.kill(os.getpid(), signal.SIGKILL)
         if self.mode == "segfault":
             ctypes.string_at(0)  # reads address 0: SIGSEGV
         if self.mode == "memory":

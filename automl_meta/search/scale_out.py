@@ -1,0 +1,187 @@
+"""Several workers on one study: local worker processes and workers that join from anywhere.
+
+A study written by ``fit`` records everything a worker needs: the search space
+(``learners``, ``task``), the budget (``budget``: trial count and wall-clock deadline),
+the run settings (``run``: trial timeout, memory limit) and, in the database beside it,
+the data (:mod:`.payload`). So ``automl-meta worker --storage URL --study NAME`` on any
+machine that reaches the database helps the search; ``fit(n_jobs=k)`` starts k-1 such
+workers on this machine and is the k-th itself.
+
+Workers continue with seeded multivariate TPE (its constant liar accounts for the trials
+other workers are running), each seeded differently; every trial's own seed still derives
+from its number, so a trial's result does not depend on which worker ran it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from .._system import cpu_count
+from .._version import __version__
+from ..exceptions import AutoMLError
+from .executor import make_executor
+from .payload import load_payload
+from .progress import SearchProgress
+from .runner import SearchResult, run_search, with_retry
+
+logger = logging.getLogger(__name__)
+
+# States of trials that count against the study's trial budget.
+COUNTED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.PRUNED)
+
+
+def budget_attrs(n_trials: int | None, seconds: float | None) -> dict[str, Any]:
+    """The study's shared budget: a trial count and an absolute (epoch) deadline."""
+    return {"n_trials": n_trials,
+            "deadline": None if seconds is None else round(time.time() + seconds, 3)}
+
+
+def study_budget_left(study: optuna.Study) -> bool:
+    """Whether the study's recorded trial budget allows another trial (the deadline is
+    checked by each worker's own clock)."""
+    n_trials = (study.user_attrs.get("budget") or {}).get("n_trials")
+    if n_trials is None:
+        return True
+    return len(study.get_trials(deepcopy=False, states=COUNTED)) < n_trials
+
+
+def worker_sampler(random_state: int, worker: int) -> optuna.samplers.BaseSampler:
+    """Seeded multivariate TPE, a different stream per worker."""
+    import warnings
+
+    seed = zlib.crc32(f"{random_state}:{worker}".encode()) & 0x7FFFFFFF
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                          constant_liar=True)
+
+
+def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
+               time_budget: float | None = None, threads: int | None = None,
+               worker: int | None = None, verbose: int = 1) -> SearchResult:
+    """Evaluate trials of an existing study until its budget (or this worker's own
+    ``n_trials`` / ``time_budget``) is used up; returns what this worker did."""
+    from ..knowledge.storage import get_storage
+
+    store = get_storage(storage, create=False)
+    worker = os.getpid() if worker is None else worker
+    try:
+        study = with_retry(lambda: optuna.load_study(
+            study_name=study_name, storage=store,
+            sampler=worker_sampler(0, worker)), "loading the study")
+    except KeyError:
+        raise AutoMLError(f"No study {study_name!r} in that storage; start the search with "
+                          "fit() or `automl-meta fit` first.") from None
+    attrs = study.user_attrs
+    if "payload" not in attrs.get("run", {}):
+        raise AutoMLError(f"Study {study_name!r} was not started by automl-meta with worker "
+                          "support (it records no run settings); it cannot be joined.")
+    if attrs.get("automl_meta_version") != __version__:
+        raise AutoMLError(
+            f"Study {study_name!r} was started by automl-meta "
+            f"{attrs.get('automl_meta_version')}; this worker is {__version__}. Install the "
+            "same version on every worker.")
+    study.sampler = worker_sampler(int(attrs.get("random_state", 0)), worker)
+    run = attrs["run"]
+    data = load_payload(store, run["payload"])
+    data.n_threads = threads or cpu_count()
+    deadlines = []
+    wall = (attrs.get("budget") or {}).get("deadline")
+    if wall is not None:
+        deadlines.append(time.monotonic() + wall - time.time())
+    if time_budget is not None:
+        deadlines.append(time.monotonic() + time_budget)
+    deadline = min(deadlines) if deadlines else None
+    if deadline is not None and deadline <= time.monotonic():
+        logger.warning("Study %r is past its deadline: nothing to do.", study_name)
+        return SearchResult(out_of_time=True)
+    progress = SearchProgress(verbose > 0, n_trials, None if deadline is None else
+                              deadline - time.monotonic(), str(attrs.get("metric")))
+    executor = make_executor(data, "process", run.get("memory_limit"))
+    try:
+        result = run_search(study, executor, learners=attrs["learners"], task=attrs["task"],
+                            n_trials=n_trials, deadline=deadline,
+                            trial_timeout=run.get("trial_timeout"),
+                            random_state=int(attrs.get("random_state", 0)),
+                            progress=progress, budget_left=lambda: study_budget_left(study))
+    finally:
+        progress.close()
+        executor.close()
+    return result
+
+
+@dataclass
+class LocalWorkers:
+    """``automl-meta worker`` processes on this machine, helping the calling process."""
+
+    procs: list[subprocess.Popen]
+
+    @classmethod
+    def start(cls, url: str, study_name: str, quotas: list[int | None], threads: int
+              ) -> LocalWorkers:
+        env = dict(os.environ, AUTOML_META_STORAGE=url)  # not on the command line: secrets
+        package_parent = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+        procs = []
+        for i, quota in enumerate(quotas, 1):
+            cmd = [sys.executable, "-m", "automl_meta.cli", "worker", "--study", study_name,
+                   "--threads", str(threads), "--worker-id", str(i), "--verbose", "0"]
+            if quota is not None:
+                cmd += ["--trials", str(quota)]
+            procs.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                          start_new_session=True))
+        return cls(procs)
+
+    def wait(self, timeout: float | None) -> list[int | None]:
+        """Wait for the workers (at most ``timeout`` seconds), then stop any left; returns
+        their exit codes."""
+        end = None if timeout is None else time.monotonic() + timeout
+        for proc in self.procs:
+            try:
+                proc.wait(None if end is None else max(end - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                logger.warning("Worker %d outlived the search; stopping it.", proc.pid)
+                self.stop()
+        codes = [p.returncode for p in self.procs]
+        failed = [c for c in codes if c not in (0, None, -signal.SIGTERM, 130)]
+        if failed:
+            logger.warning("Local worker(s) exited with %s; their trials are in the study.",
+                           failed)
+        return codes
+
+    def stop(self) -> None:
+        """SIGTERM every worker (each records its running trial as interrupted), then
+        SIGKILL those still there after 10 s."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def split_trials(n_trials: int | None, n_jobs: int) -> list[int | None]:
+    """Each of ``n_jobs`` workers' share of ``n_trials`` (they add up to it exactly).
+
+    >>> split_trials(10, 4), split_trials(None, 2)
+    ([3, 3, 2, 2], [None, None])
+    """
+    if n_trials is None:
+        return [None] * n_jobs
+    return [n_trials // n_jobs + (i < n_trials % n_jobs) for i in range(n_jobs)]
