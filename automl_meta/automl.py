@@ -190,7 +190,7 @@ class _AutoMLBase(BaseEstimator):
         warm = None if trivial or self.warm_start is False else self._proposal_model()
         task_model = warm.tasks.get(self._task) if warm is not None else None
         self.nearest_datasets_ = self._nearest_datasets(meta, fingerprint, task_model)
-        storage = get_storage(self.storage)
+        storage = get_storage(self.storage, wal=True)
         name = self.study_name or _default_study_name(dataset_name, fingerprint)
         study = _open_study(storage, name, metric.direction, self._sampler(
             learners, meta, task_model), {

@@ -45,6 +45,8 @@ def _postgres_reason() -> str | None:
 
 
 PG_MISSING = _postgres_reason()
+if PG_MISSING and os.environ.get("AUTOML_META_REQUIRE_POSTGRES"):  # CI: must run, not skip
+    raise RuntimeError(PG_MISSING + ", and AUTOML_META_REQUIRE_POSTGRES is set")
 needs_postgres = pytest.mark.skipif(PG_MISSING is not None, reason=PG_MISSING or "")
 
 

@@ -96,8 +96,8 @@ def _check_sqlite_file(path: Path) -> None:
             )
 
 
-def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
-                ) -> BaseStorage:
+def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True,
+                wal: bool = False) -> BaseStorage:
     """Return an Optuna storage for ``storage``.
 
     Parameters
@@ -108,6 +108,11 @@ def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
     create : bool, default True
         Whether a missing SQLite file may be created; ``False`` (for readers such as the
         reports and the dashboard) raises ``StorageError`` instead.
+    wal : bool, default False
+        For a SQLite file that searches write to: switch it to write-ahead logging with
+        ``synchronous=NORMAL`` (commits without an fsync each, readers never block the
+        writer). The file then keeps ``-wal``/``-shm`` companions while open; not for
+        files on network filesystems, nor for read-only knowledge bases.
 
     Raises
     ------
@@ -157,14 +162,31 @@ def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=interval,
-                              grace_period=grace, **stale)
+            rdb = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=interval,
+                             grace_period=grace, **stale)
+        if wal and path is not None:
+            _use_wal(rdb)
+        return rdb
     except (optuna.exceptions.StorageInternalError, RuntimeError, ValueError) as exc:
         raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
     except Exception as exc:  # sqlalchemy errors: connection refused, bad file, old schema
         if type(exc).__module__.startswith("sqlalchemy"):
             raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
         raise
+
+
+def _use_wal(storage: RDBStorage) -> None:
+    """Write-ahead logging and NORMAL sync on every connection of ``storage``'s engine."""
+    import sqlalchemy as sa
+
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    sa.event.listen(storage.engine, "connect", pragmas)
+    storage.engine.dispose()  # connections opened before the listener are replaced
 
 
 def storage_url(storage: str | BaseStorage | None) -> str:

@@ -75,7 +75,7 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
     ``n_trials`` / ``time_budget``) is used up; returns what this worker did."""
     from ..knowledge.storage import get_storage
 
-    store = get_storage(storage, create=False)
+    store = get_storage(storage, create=False, wal=True)
     worker = os.getpid() if worker is None else worker
     try:
         study = with_retry(lambda: optuna.load_study(
