@@ -306,3 +306,22 @@ def test_cuda_out_of_memory_is_its_own_failure_reason():
     outcome = failure_from_exception(error)
     assert not outcome.ok and outcome.failure_reason == "cuda-oom"
     assert "Tried to allocate" in outcome.failure_message
+
+
+def test_ctrl_c_during_a_storage_write_waits_for_the_write():
+    """A KeyboardInterrupt never cuts a storage transaction in half (SQLite would stay
+    locked): the signal is held until the call returns, then raised."""
+    from automl_meta.search.runner import with_retry
+
+    done = []
+
+    def write():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)  # the signal arrives while "writing"
+        done.append(True)
+        return "stored"
+
+    with pytest.raises(KeyboardInterrupt):
+        with_retry(write, "writing")
+    assert done == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import signal
 import socket
 import threading
 import time
@@ -36,15 +37,48 @@ T = TypeVar("T")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
+@contextmanager
+def signals_deferred():
+    """Hold Ctrl-C and SIGTERM until the block is done, then act on them.
+
+    A storage write cut in half by ``KeyboardInterrupt`` can leave its database
+    transaction open (SQLite then stays locked for the next writer, up to the lock
+    timeout); so storage calls finish first and the interrupt follows. Only the main
+    thread receives signals: elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    old = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if received:
+            sig, handler = received[0], old[received[0]]
+            if callable(handler):
+                handler(sig, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(sig)
+
+
 def with_retry(call: Callable[[], T], what: str) -> T:
     """Run a storage ``call``, retrying while the database is unreachable (a PostgreSQL
-    restart, a dropped connection); other errors propagate at once."""
+    restart, a dropped connection); other errors propagate at once. Signals wait until
+    the call is done (:func:`signals_deferred`)."""
     from optuna.exceptions import StorageInternalError
 
     delay, waited = 0.5, 0.0
     while True:
         try:
-            return call()
+            with signals_deferred():
+                return call()
         except Exception as exc:  # noqa: BLE001 - filtered just below
             transient = isinstance(exc, StorageInternalError) or (
                 type(exc).__module__.startswith("sqlalchemy")
@@ -190,12 +224,12 @@ def run_search(
         if deadline is not None and deadline - time.monotonic() < MIN_TRIAL_SECONDS:
             result.out_of_time = True
             break
-        fail_stale_trials(study)
-        if budget_left is not None and not with_retry(budget_left, "reading the budget"):
-            result.budget_met = True
-            break
         trial: optuna.Trial | None = None
         try:
+            fail_stale_trials(study)
+            if budget_left is not None and not with_retry(budget_left, "reading the budget"):
+                result.budget_met = True
+                break
             if pending:
                 config, attrs = pending.pop(0)
                 with_retry(lambda c=config, a=attrs: study.enqueue_trial(c, user_attrs=a),
@@ -203,6 +237,7 @@ def run_search(
             trial = with_retry(lambda: _ask(study), "asking for a trial")
             _run_one(study, trial, executor, learners, task, deadline, trial_timeout,
                      random_state, result, maximize, best)
+            progress.update(result.last_ok, best[0] if best else None)
         except KeyboardInterrupt:
             if trial is not None:
                 _mark_failed(study, trial, "interrupted", "the search was interrupted "
@@ -216,7 +251,6 @@ def run_search(
             if trial is not None:
                 _mark_failed(study, trial, "error", f"{type(exc).__name__}: {exc}"[:2000])
             raise
-        progress.update(result.last_ok, best[0] if best else None)
         if result.out_of_time:
             break
     return result
@@ -277,13 +311,17 @@ def _mark_failed(study: optuna.Study, trial: optuna.Trial, reason: str, message:
                  ) -> None:
     """Record an unfinished trial as FAIL with ``reason`` (a finished one keeps its result);
     best effort: the storage may be what failed."""
-    try:
+    def mark() -> None:
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
         if frozen.state.is_finished():
             return  # stopped after its result was stored: keep the result
         trial.set_user_attr("failure_reason", reason)
         trial.set_user_attr("failure_message", message)
         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+
+    try:
+        with signals_deferred():
+            mark()
     except Exception as exc:  # noqa: BLE001 - logged; the heartbeat grace period covers it
         logger.warning("Could not record trial %d as failed (%s); other workers will fail "
                        "it once its heartbeat is stale.", trial.number, exc)
