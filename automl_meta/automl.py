@@ -231,6 +231,8 @@ class _AutoMLBase(BaseEstimator):
         if fresh and not initial:
             initial = default_configs(learners, self._task)
             initial_attrs = [{"origin": "default"}] * len(initial)
+        if not fresh:  # resuming: trials cut off by an interrupt run again first
+            initial, initial_attrs = _interrupted(study)
         self._share(study, storage, data, n_trials, deadline)
         quotas = split_trials(n_trials, n_jobs)
         if n_jobs > 1:  # every worker takes from the same queue of first trials
@@ -689,6 +691,22 @@ def _warm_start_description(model: ProposalModel | None, task_model: TaskModel |
     return {"enabled": True, "knowledge_digest": model.knowledge_digest,
             "built_at": model.built_at, "n_datasets": len(task_model.datasets),
             "knowledge": model.knowledge_urls}
+
+
+def _interrupted(study: optuna.Study) -> tuple[list[dict], list[dict]]:
+    """Configurations of trials stopped by Ctrl-C/SIGTERM that no later trial retried, with
+    their user attributes, to run again when the study is continued."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("resumes") for t in trials}
+    configs, attrs = [], []
+    for t in trials:
+        if t.state == optuna.trial.TrialState.FAIL and t.number not in retried and \
+                t.user_attrs.get("failure_reason") == "interrupted" and t.params:
+            configs.append(dict(t.params))
+            attrs.append({"origin": t.user_attrs.get("origin", "sampler"),
+                          "resumes": t.number, **{k: t.user_attrs[k] for k in (
+                              "warm_start_source", "predicted_score") if k in t.user_attrs}})
+    return configs, attrs
 
 
 def _default_study_name(dataset_name: str | None, fingerprint: str) -> str:

@@ -529,8 +529,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", 1))
     # SIGTERM (kill, a scheduler, fit stopping its workers) stops as cleanly as Ctrl-C:
-    # the running trial is recorded as interrupted and the best so far is kept.
+    # the running trial is recorded as interrupted and the best so far is kept. SIGINT is
+    # set explicitly too: a shell starts background jobs (`cmd &`) with it ignored, and
+    # Python would keep ignoring it.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
     except (AutoMLError, ValueError, TypeError, OSError) as exc:

@@ -325,3 +325,28 @@ def test_ctrl_c_during_a_storage_write_waits_for_the_write():
         with_retry(write, "writing")
     assert done == [True]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_resuming_a_study_reruns_only_the_interrupted_trial(tmp_path):
+    """Re-running fit on the same study continues it: completed trials are kept and never
+    re-run; a trial cut off by Ctrl-C/SIGTERM runs again first."""
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    X, y = xy()
+    kwargs = dict(storage=url, study_name="r", learners=["linear"], warm_start=False,
+                  verbose=0)
+    AutoMLClassifier(n_trials=2, **kwargs).fit(X, y)
+    study = optuna.load_study(study_name="r", storage=url)
+    cut = {"learner": "linear", "linear.C": 0.123}
+    study.add_trial(optuna.trial.create_trial(  # what an interrupt leaves behind
+        state=TrialState.FAIL, params=cut,
+        distributions={k: study.trials[0].distributions[k] for k in cut},
+        user_attrs={"failure_reason": "interrupted", "origin": "sampler"}))
+    done = {t.number: t.value for t in study.trials if t.state == TrialState.COMPLETE}
+    AutoMLClassifier(n_trials=2, **kwargs).fit(X, y)
+    trials = _trials(url, "r")
+    assert len(trials) == 5
+    assert trials[3].params == cut and trials[3].user_attrs["resumes"] == 2
+    assert trials[3].state == TrialState.COMPLETE
+    assert {t.number: t.value for t in trials if t.number in done} == done
+    AutoMLClassifier(n_trials=1, **kwargs).fit(X, y)  # retried once, not again
+    assert _trials(url, "r")[5].params != cut
