@@ -321,10 +321,14 @@ def test_ctrl_c_during_a_storage_write_waits_for_the_write():
         done.append(True)
         return "stored"
 
-    with pytest.raises(KeyboardInterrupt):
-        with_retry(write, "writing")
-    assert done == [True]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as an interactive run
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with_retry(write, "writing")
+        assert done == [True]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_resuming_a_study_reruns_only_the_interrupted_trial(tmp_path):
