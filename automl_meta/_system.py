@@ -1,8 +1,9 @@
-"""Facts about the machine the search runs on (memory, cores)."""
+"""Facts about the machine the search runs on (memory, cores), and child interpreters."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def available_memory_bytes() -> int:
@@ -34,3 +35,14 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a Python child process of automl-meta (a trial process, a local
+    worker): this one's, plus ``extra``, with this very copy of the package importable
+    first, installed or not."""
+    env = dict(os.environ, **extra)
+    package_parent = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+    return env

@@ -14,7 +14,6 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
-import subprocess
 import tempfile
 import time
 import uuid
@@ -93,15 +92,6 @@ def real_search(n_jobs: int, trials: int, storage: str) -> dict:
             "trials/s": len(model.study_.trials) / wall, "best roc_auc": model.best_score_}
 
 
-def _table(rows: list[dict], digits: int = 2) -> str:
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for r in rows:
-        lines.append("| " + " | ".join(f"{r[h]:.{digits}f}" if isinstance(r[h], float)
-                                       else str(r[h]) for h in header) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=400,
@@ -129,15 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
               for n in (1, 2)]
     for row in search:
         print(row, flush=True)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    text = (f"# Storage overhead and parallel speed-up\n\ncommit {commit}, "
+    import pandas as pd
+
+    from .warm_start import commit_hash, markdown_table
+
+    text = (f"# Storage overhead and parallel speed-up\n\ncommit {commit_hash()}, "
             f"{platform.node()}: {os.cpu_count()} CPUs\n\n## Near-zero-cost trials\n\n"
-            f"{_table(rows)}\n\n## Real search (breast_cancer, tree learners, "
-            f"{args.search_trials} trials, SQLite)\n\n{_table(search, 4)}\n")
+            f"{markdown_table(pd.DataFrame(rows).set_index('storage'), 2)}\n\n"
+            f"## Real search (breast_cancer, tree learners, {args.search_trials} trials, "
+            f"SQLite)\n\n{markdown_table(pd.DataFrame(search).set_index('n_jobs'), 4)}\n")
     (out / "table.md").write_text(text)
     print(text)
     return 0

@@ -267,7 +267,7 @@ def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
     """``table`` as a GitHub markdown table (no tabulate dependency)."""
     header = [table.index.name or ""] + [str(c) for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for index, row in table.iterrows():
+    for index, *row in table.itertuples():  # (iterrows would turn ints into floats)
         cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join([str(index), *cells]) + " |")
     return "\n".join(lines)
@@ -302,7 +302,7 @@ def figure(results: list[dict[str, Any]], methods: Sequence[str]) -> Any:
     return fig
 
 
-def _commit() -> str:
+def commit_hash() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True).stdout.strip()
@@ -365,8 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parts = [(args.task, results)]
     lines = [f"# Warm start, leave one dataset family out (lookup benchmark, pool "
              f"{args.pool!r})\n",
-             f"commit {_commit()}, {platform.node() or 'machine'}: {platform.processor() or ''}"
-             f" {os.cpu_count()} CPUs; {len(results)} datasets, {len(families)} families; "
+             f"commit {commit_hash()}, {platform.node() or 'machine'}: "
+             f"{platform.processor() or ''} {os.cpu_count()} CPUs; {len(results)} datasets, "
+             f"{len(families)} families; "
              f"{time.perf_counter() - started:.0f} s\n"]
     for name, part in parts:
         if not part:
@@ -382,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "curves.json").write_text(json.dumps({
         "methods": mean_curves(results, args.methods),
         "descriptions": {m: DESCRIPTIONS[m] for m in args.methods},
-        "n_datasets": len(results), "pool": args.pool, "commit": _commit(),
+        "n_datasets": len(results), "pool": args.pool, "commit": commit_hash(),
         "machine": f"{platform.node() or 'machine'}, {os.cpu_count()} CPUs"}, indent=1))
     print(f"wrote {out / 'table.md'}, {out / 'regret.html'} and {out / 'curves.json'}")
     return 0

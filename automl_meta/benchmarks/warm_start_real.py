@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .warm_start import _commit, markdown_table
+from .warm_start import commit_hash, markdown_table
 
 METHODS = ("cold", "warm", "warm_bo")
 HORIZONS = (1, 3, 5, 10, 20)
@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = [json.loads(path(k, m).read_text()) for k in keys for m in args.methods]
     table = summarise(results, args.methods)
     text = (f"# Warm start with real training ({len(keys)} held-out datasets, {args.trials} "
-            f"trials, 3-fold CV)\n\ncommit {_commit()}, {os.cpu_count()} CPUs; datasets: "
+            f"trials, 3-fold CV)\n\ncommit {commit_hash()}, {os.cpu_count()} CPUs; datasets: "
             f"{', '.join(keys)}\n\n{markdown_table(table)}\n")
     print(text)
     (Path(args.out) / "table.md").write_text(text)

@@ -26,10 +26,9 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, Literal
 
-from .._system import total_memory_bytes
+from .._system import child_env, total_memory_bytes
 from .._types import TrialOutcome
 from ..exceptions import AutoMLError
 from .evaluation import EvaluationData, Evaluator
@@ -49,11 +48,7 @@ class _Worker:
     """One worker interpreter and its two pipes."""
 
     def __init__(self, memory_limit: int):
-        env = dict(os.environ, AUTOML_META_WORKER_MEMORY=str(memory_limit))
-        # The worker imports this very copy of automl_meta, installed or not.
-        package_parent = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+        env = child_env(AUTOML_META_WORKER_MEMORY=str(memory_limit))
         self.memory_limit = memory_limit
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "automl_meta.search.worker"],

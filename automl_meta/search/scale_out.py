@@ -22,13 +22,12 @@ import sys
 import time
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from .._system import cpu_count
+from .._system import child_env, cpu_count
 from .._version import __version__
 from ..exceptions import AutoMLError
 from .executor import make_executor
@@ -131,10 +130,7 @@ class LocalWorkers:
     @classmethod
     def start(cls, url: str, study_name: str, quotas: list[int | None], threads: int
               ) -> LocalWorkers:
-        env = dict(os.environ, AUTOML_META_STORAGE=url)  # not on the command line: secrets
-        package_parent = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+        env = child_env(AUTOML_META_STORAGE=url)  # not on the command line: secrets
         procs = []
         for i, quota in enumerate(quotas, 1):
             cmd = [sys.executable, "-m", "automl_meta.cli", "worker", "--study", study_name,
