@@ -1,0 +1,99 @@
+"""Episodes from heterogeneous tabular datasets: one input width, any class count.
+
+Datasets differ in columns and classes, while one initialisation needs one input width
+and one output layer. :class:`InputMap` scales a task's columns robustly (median and
+interquartile range, clipped) and maps them to ``width`` inputs: a seeded Gaussian random
+projection when there are more columns, zero padding when fewer. Output units are shared
+across tasks: an ``n``-way episode puts its classes on ``n`` of the ``n_out`` units, in a
+fresh random order each episode (so the initialisation cannot memorise which unit means
+which label), and masks the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .core import Episodes
+
+CLIP = 5.0
+
+
+@dataclass
+class InputMap:
+    """Map a dataset's numeric columns to ``width`` features.
+
+    >>> X = np.random.default_rng(0).normal(size=(50, 12))
+    >>> InputMap(width=8).fit(X).transform(X).shape
+    (50, 8)
+    """
+
+    width: int = 32
+    seed: int = 0
+
+    def fit(self, X: np.ndarray) -> InputMap:
+        X = np.asarray(X, dtype=np.float64)
+        self.median_ = np.nanmedian(X, axis=0)
+        q75, q25 = np.nanpercentile(X, [75, 25], axis=0)
+        spread = q75 - q25
+        std = np.nanstd(X, axis=0)
+        self.scale_ = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
+        n = X.shape[1]
+        if n > self.width:
+            rng = np.random.default_rng([self.seed, n])
+            self.projection_ = rng.normal(size=(n, self.width)) / np.sqrt(self.width)
+        else:
+            self.projection_ = None
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        Z = (np.asarray(X, dtype=np.float64) - self.median_) / self.scale_
+        Z = np.clip(np.nan_to_num(Z), -CLIP, CLIP)
+        if self.projection_ is not None:
+            return Z @ self.projection_
+        return np.pad(Z, ((0, 0), (0, self.width - Z.shape[1])))
+
+
+def sample_episodes(tasks: list[tuple[np.ndarray, np.ndarray]], *, k_shot: int,
+                    n_query: int, n_out: int, rng: np.random.Generator,
+                    dtype: torch.dtype = torch.float32) -> Episodes:
+    """One batch of ``n``-way classification episodes, one per ``(X, y)`` task.
+
+    ``X`` is already mapped to the common width; ``y`` holds class indices. ``n`` is the
+    smallest class count among the tasks (at most ``n_out``), so the batch has one shape:
+    each task gives ``n`` random classes with ``k_shot`` support and ``n_query`` query rows
+    each (drawn with replacement where a class is smaller), placed on a random ``n`` of the
+    ``n_out`` output units.
+    """
+    counts = [len(np.unique(y)) for _, y in tasks]
+    n_way = min(min(counts), n_out)
+    if n_way < 2:
+        raise ValueError("every task needs at least 2 classes for an episode")
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("sx", "sy", "qx", "qy", "mask")}
+    for X, y in tasks:
+        classes = rng.choice(np.unique(y), size=n_way, replace=False)
+        units = rng.choice(n_out, size=n_way, replace=False)
+        sx, sy, qx, qy = [], [], [], []
+        for c, unit in zip(classes, units, strict=True):
+            rows = np.flatnonzero(y == c)
+            take = rng.choice(rows, size=k_shot + n_query, replace=len(rows) < k_shot + n_query)
+            sx.append(X[take[:k_shot]])
+            qx.append(X[take[k_shot:]])
+            sy += [unit] * k_shot
+            qy += [unit] * n_query
+        mask = np.zeros(n_out, dtype=bool)
+        mask[units] = True
+        order_s, order_q = rng.permutation(len(sy)), rng.permutation(len(qy))
+        parts["sx"].append(np.concatenate(sx)[order_s])
+        parts["sy"].append(np.asarray(sy)[order_s])
+        parts["qx"].append(np.concatenate(qx)[order_q])
+        parts["qy"].append(np.asarray(qy)[order_q])
+        parts["mask"].append(mask)
+    return Episodes(
+        support_x=torch.as_tensor(np.stack(parts["sx"]), dtype=dtype),
+        support_y=torch.as_tensor(np.stack(parts["sy"]), dtype=torch.long),
+        query_x=torch.as_tensor(np.stack(parts["qx"]), dtype=dtype),
+        query_y=torch.as_tensor(np.stack(parts["qy"]), dtype=torch.long),
+        class_mask=torch.as_tensor(np.stack(parts["mask"])))
