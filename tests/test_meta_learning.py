@@ -154,3 +154,69 @@ def test_throughput_benchmark_runs_and_prints_a_table(capsys):
     assert main(["--device", "cpu", "--tasks", "2", "--steps", "1"]) == 0
     out = capsys.readouterr().out
     assert "| maml |" in out and "| reptile |" in out and "speed-up" in out
+
+
+TINY = dict(width=8, hidden=16, layers=1, n_out=10, k_shot=2, n_query=2,
+            tasks_per_batch=3, inner_steps=1, steps=6)
+NAMES = ["iris", "wine", "breast_cancer", "digits"]
+
+
+def test_meta_training_resumes_where_it_stopped_and_saves_a_loadable_artifact(
+        tmp_path, monkeypatch):
+    from automl_meta.meta_learning import train
+
+    recipe = train.Recipe(algorithm="maml", **TINY)
+    straight = train.meta_train(recipe, tmp_path / "a.pt", device="cpu",
+                                checkpoint_every=3, names=NAMES, progress=False)
+    real_step, calls = train.meta_step, []
+
+    def dies_on_the_fifth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train, "meta_step", dies_on_the_fifth)
+    with pytest.raises(KeyboardInterrupt):
+        train.meta_train(recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3,
+                         names=NAMES, progress=False)
+    assert (tmp_path / "b.pt.ckpt").exists() and not (tmp_path / "b.pt").exists()
+    monkeypatch.setattr(train, "meta_step", real_step)
+    resumed = train.meta_train(recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3,
+                               names=NAMES, progress=False)
+    a, meta_a = train.load_initialisation(straight)
+    b, meta_b = train.load_initialisation(resumed)
+    for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        torch.testing.assert_close(va, vb, msg=k)
+    assert meta_a["losses"] == meta_b["losses"] and len(meta_a["losses"]) == 6
+    assert meta_a["recipe"]["algorithm"] == "maml" and meta_a["corpus"] == meta_b["corpus"]
+    assert {t.split(":")[1] for t in meta_a["tasks"]} == set(NAMES)  # sklearn's and KEEL's
+    assert not (tmp_path / "b.pt.ckpt").exists()
+
+
+def test_artifact_of_another_format_is_refused(tmp_path):
+    from automl_meta.exceptions import AutoMLError
+    from automl_meta.meta_learning import train
+
+    path = train.meta_train(train.Recipe(algorithm="reptile", **{**TINY, "steps": 1}),
+                            tmp_path / "r.pt", device="cpu", names=NAMES, progress=False)
+    blob = torch.load(path, weights_only=True)
+    blob["format"] = 99
+    torch.save(blob, path)
+    with pytest.raises(AutoMLError, match="format 99"):
+        train.load_initialisation(path)
+
+
+def test_cli_meta_train(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = str(Path(sys.executable).parent / "automl-meta")
+    out = subprocess.run([cli, "meta-train", "--algo", "fomaml", "--device", "cpu",
+                          "--steps", "2", "--tasks-per-batch", "2", "--datasets", *NAMES,
+                          "--out", str(tmp_path / "init.pt")], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "Meta-learned initialisation saved to" in out.stdout
+    assert (tmp_path / "init.pt").is_file()

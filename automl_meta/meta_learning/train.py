@@ -1,0 +1,198 @@
+"""Meta-training an initialisation on the corpus: resumable, with a versioned artifact.
+
+``automl-meta meta-train --algo maml|fomaml|reptile`` samples batches of n-way k-shot
+episodes from the corpus's classification datasets (each mapped to one input width by
+:class:`.episodes.InputMap`), takes outer steps with :func:`.core.meta_step`, writes a
+checkpoint every ``checkpoint_every`` steps (a re-run resumes from it, with the random
+state, so an interrupted run ends where an uninterrupted one would), and saves the
+weights as an artifact with the recipe and the corpus fingerprint. Artifacts hold only
+tensors and plain values and load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._version import __version__
+from ..exceptions import AutoMLError
+from .core import ALGORITHMS, InnerLoop, meta_step
+from .episodes import InputMap, sample_episodes
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT_FORMAT = 1
+MAX_ROWS = 2000
+
+
+@dataclass
+class Recipe:
+    """Everything that defines a meta-training run (stored in its artifact)."""
+
+    algorithm: str = "fomaml"
+    width: int = 32
+    hidden: int = 128
+    layers: int = 2
+    n_out: int = 10
+    k_shot: int = 5
+    n_query: int = 10
+    tasks_per_batch: int = 16
+    inner_steps: int = 5
+    inner_lr: float = 0.1
+    outer_lr: float = 1e-3
+    steps: int = 1000
+    seed: int = 0
+    exclude_families: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, not "
+                             f"{self.algorithm!r}.")
+
+
+def network(recipe: Recipe) -> nn.Module:
+    """The meta-learned network: ``layers`` ReLU layers of ``hidden`` units, ``n_out``
+    output units shared by every task's classes."""
+    mods: list[nn.Module] = []
+    width = recipe.width
+    for _ in range(recipe.layers):
+        mods += [nn.Linear(width, recipe.hidden), nn.ReLU()]
+        width = recipe.hidden
+    mods.append(nn.Linear(width, recipe.n_out))
+    return nn.Sequential(*mods)
+
+
+def numeric_table(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """A dataset as a float matrix (categories as their codes) and class indices."""
+    import pandas as pd
+
+    frame = pd.DataFrame(X)
+    cols = []
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            cols.append(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float))
+        else:
+            cols.append(pd.Series(pd.factorize(col.astype(str))[0], dtype=float).to_numpy())
+    labels = pd.factorize(pd.Series(np.asarray(y)).astype(str), sort=True)[0]
+    return np.column_stack(cols), labels
+
+
+def corpus_tasks(recipe: Recipe, names: list[str] | None = None
+                 ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], str]:
+    """``[(name, X mapped to the width, y), ...]`` for the corpus's classification
+    datasets (not ``recipe.exclude_families``; only ``names`` if given) with at least
+    two classes of ``k_shot`` rows, and a fingerprint of that selection."""
+    from ..corpus.datasets import corpus_datasets
+
+    rng = np.random.default_rng(recipe.seed)
+    tasks = []
+    for d in corpus_datasets(["sklearn", "keel"]):
+        if d.task != "classification" or d.family in recipe.exclude_families:
+            continue
+        if names is not None and d.name not in names:
+            continue
+        X, y = numeric_table(*d.load())
+        if len(y) > MAX_ROWS:
+            keep = rng.choice(len(y), MAX_ROWS, replace=False)
+            X, y = X[keep], y[keep]
+        counts = np.bincount(y)
+        if (counts >= recipe.k_shot).sum() < 2:
+            continue
+        mapped = InputMap(width=recipe.width, seed=recipe.seed).fit(X).transform(X)
+        tasks.append((d.key, mapped.astype(np.float32), y))
+    if not tasks:
+        raise AutoMLError("No corpus classification dataset is left to meta-train on.")
+    digest = hashlib.sha256(json.dumps(sorted(
+        (name, int(X.shape[0]), int(X.shape[1])) for name, X, _ in tasks)).encode())
+    return tasks, digest.hexdigest()[:16]
+
+
+def _big_enough(y: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the classes with at least ``k`` rows."""
+    counts = np.bincount(y)
+    return np.isin(y, np.flatnonzero(counts >= k))
+
+
+def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
+               checkpoint_every: int = 50, names: list[str] | None = None,
+               progress: bool = True) -> Path:
+    """Meta-train ``recipe`` and save the artifact to ``out``; resumes from
+    ``out``'s checkpoint (``<out>.ckpt``) if there is one of the same recipe."""
+    from ..learners.torch.mlp import resolve_device
+
+    out = Path(out)
+    ckpt = out.with_name(out.name + ".ckpt")
+    dev = resolve_device(device)
+    tasks, fingerprint = corpus_tasks(recipe, names)
+    torch.manual_seed(recipe.seed)
+    model = network(recipe).to(dev)
+    params = {k: v.detach().clone().requires_grad_(True) for k, v in model.named_parameters()}
+    optimizer = torch.optim.Adam(params.values(), lr=recipe.outer_lr)
+    rng = np.random.default_rng(recipe.seed)
+    start, losses = 0, []
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location=dev, weights_only=True)
+        if state["recipe"] != asdict(recipe) or state["corpus"] != fingerprint:
+            raise AutoMLError(f"{ckpt} is a checkpoint of another recipe or corpus; remove "
+                              "it or pick another --out.")
+        with torch.no_grad():
+            for k, v in state["params"].items():
+                params[k].copy_(v)
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        start, losses = state["step"], state["losses"]
+        logger.info("Resuming %s from step %d.", ckpt, start)
+    inner = InnerLoop(steps=recipe.inner_steps, lr=recipe.inner_lr)
+    filtered = [(n, X[_big_enough(y, recipe.k_shot)], y[_big_enough(y, recipe.k_shot)])
+                for n, X, y in tasks]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=recipe.steps, initial=start, desc=f"meta-train {recipe.algorithm}",
+                   unit="step")
+    for step in range(start, recipe.steps):
+        picks = rng.choice(len(filtered), size=recipe.tasks_per_batch,
+                           replace=len(filtered) < recipe.tasks_per_batch)
+        episodes = sample_episodes([filtered[i][1:] for i in picks], k_shot=recipe.k_shot,
+                                   n_query=recipe.n_query, n_out=recipe.n_out, rng=rng)
+        losses.append(meta_step(model, params, optimizer, episodes.to(dev), inner,
+                                recipe.algorithm))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(query_loss=f"{np.mean(losses[-20:]):.3f}")
+        if (step + 1) % checkpoint_every == 0 and step + 1 < recipe.steps:
+            torch.save({"recipe": asdict(recipe), "corpus": fingerprint, "step": step + 1,
+                        "params": {k: v.detach().cpu() for k, v in params.items()},
+                        "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                        "losses": losses}, ckpt)
+    if bar is not None:
+        bar.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": ARTIFACT_FORMAT, "automl_meta_version": __version__,
+                "recipe": asdict(recipe), "corpus": fingerprint,
+                "tasks": [n for n, _, _ in tasks], "losses": losses,
+                "state_dict": {k: v.detach().cpu() for k, v in params.items()}}, out)
+    ckpt.unlink(missing_ok=True)
+    return out
+
+
+def load_initialisation(path: str | Path) -> tuple[nn.Module, dict]:
+    """The network of an artifact with its meta-learned weights, and the artifact's
+    metadata (recipe, corpus fingerprint, losses); refuses another format version."""
+    blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if blob.get("format") != ARTIFACT_FORMAT:
+        raise AutoMLError(f"{path} has artifact format {blob.get('format')!r}; this "
+                          f"automl-meta reads format {ARTIFACT_FORMAT}. Meta-train again.")
+    recipe = Recipe(**blob["recipe"])
+    model = network(recipe)
+    model.load_state_dict(blob["state_dict"])
+    return model, {k: v for k, v in blob.items() if k != "state_dict"}
