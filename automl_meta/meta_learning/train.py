@@ -58,15 +58,12 @@ class Recipe:
 
 
 def network(recipe: Recipe) -> nn.Module:
-    """The meta-learned network: ``layers`` ReLU layers of ``hidden`` units, ``n_out``
-    output units shared by every task's classes."""
-    mods: list[nn.Module] = []
-    width = recipe.width
-    for _ in range(recipe.layers):
-        mods += [nn.Linear(width, recipe.hidden), nn.ReLU()]
-        width = recipe.hidden
-    mods.append(nn.Linear(width, recipe.n_out))
-    return nn.Sequential(*mods)
+    """The meta-learned network: the plain MLP learner's architecture (``layers`` ReLU
+    layers of ``hidden`` units, no dropout) with ``n_out`` output units shared by every
+    task's classes."""
+    from ..learners.torch.mlp import _network
+
+    return _network(recipe.width, recipe.n_out, recipe.hidden, recipe.layers, dropout=0.0)
 
 
 def numeric_table(X, y) -> tuple[np.ndarray, np.ndarray]:
