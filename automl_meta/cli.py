@@ -22,20 +22,15 @@ EXIT_ERROR = 2
 CORPUS_SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
 
 
-def _format_params(params: dict[str, Any]) -> str:
-    parts = []
-    for key, value in params.items():
-        parts.append(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}")
-    return ", ".join(parts)
-
-
 def print_leaderboard(model: Any, top: int = 10) -> None:
     """Print the best ``top`` trials of a fitted model's study."""
     import pandas as pd
 
     board = model.leaderboard()
     shown = board.head(top).copy()
-    shown["params"] = shown["params"].map(_format_params)
+    from .search_space import format_params
+
+    shown["params"] = shown["params"].map(format_params)
     shown["score"] = shown["score"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     shown["fit_time"] = shown["fit_time"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}s")
     shown["failure_reason"] = shown["failure_reason"].fillna("")
@@ -57,11 +52,11 @@ def print_leaderboard(model: Any, top: int = 10) -> None:
 
 def print_summary(model: Any) -> None:
     """Print the best model, where the study is stored and how to open it."""
-    from .search_space import learner_params
+    from .search_space import format_params, learner_params
 
     storage = model.storage_url_
     print(f"\nBest model: {model.best_config_['learner']} "
-          f"({_format_params(learner_params(model.best_config_))})")
+          f"({format_params(learner_params(model.best_config_))})")
     print(f"CV {model.metric_}: {model.best_score_:.4f}   fit took {model.fit_seconds_:.1f} s")
     print(f"Study: {model.study_name_!r} in {storage}")
     if storage.startswith(("sqlite", "postgresql", "mysql")):
@@ -242,6 +237,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from .search_space import format_params
     from .warm_start.suggest import suggest_configs
 
     frame = suggest_configs(args.data, args.target, k=args.k, knowledge=args.knowledge,
@@ -251,7 +247,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         print(json.dumps(frame["config"].tolist(), indent=2))
         return 0
     shown = frame.drop(columns="config").copy()
-    shown["params"] = shown["params"].map(_format_params).str.slice(0, 80)
+    shown["params"] = shown["params"].map(format_params).str.slice(0, 80)
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
         print(shown.to_string())
     return 0

@@ -98,7 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from ..corpus.datasets import corpus_datasets
-    from ..meta_learning.train import Recipe, corpus_tasks, meta_train, network
+    from ..meta_learning.train import (
+        Recipe,
+        corpus_tasks,
+        load_initialisation,
+        meta_train,
+        network,
+    )
     from .warm_start import commit_hash, markdown_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -118,8 +124,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         recipe = Recipe(algorithm=algo, steps=args.steps, exclude_families=held,
                         inner_lr=args.lr)
         path = meta_train(recipe, out / f"{algo}.pt", device="cpu", progress=False)
-        from ..meta_learning.train import load_initialisation
-
         inits[algo] = load_initialisation(path)[0]
         print(f"meta-trained {algo} ({time.perf_counter() - started:.0f} s)", flush=True)
     recipe = Recipe(exclude_families=[f for f in {d.family for d in classification}

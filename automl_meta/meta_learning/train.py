@@ -148,8 +148,10 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
         start, losses = state["step"], state["losses"]
         logger.info("Resuming %s from step %d.", ckpt, start)
     inner = InnerLoop(steps=recipe.inner_steps, lr=recipe.inner_lr)
-    filtered = [(n, X[_big_enough(y, recipe.k_shot)], y[_big_enough(y, recipe.k_shot)])
-                for n, X, y in tasks]
+    filtered = []
+    for name, X, y in tasks:
+        keep = _big_enough(y, recipe.k_shot)
+        filtered.append((name, X[keep], y[keep]))
     bar = None
     if progress:
         from tqdm.auto import tqdm

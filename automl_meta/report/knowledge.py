@@ -28,20 +28,17 @@ class KnowledgeReport:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self.frame = kb.datasets()
-        self._matrices: dict[str, pd.DataFrame] = {}
+        self._by_task: dict[str, tuple[pd.DataFrame, pd.Series, pd.DataFrame]] = {}
 
-    def _matrix(self, task: str) -> pd.DataFrame:
-        if task not in self._matrices:
-            self._matrices[task] = self.kb.score_matrix(task=task, normalise=True)
-        return self._matrices[task]
-
-    def _family_best(self, task: str) -> pd.DataFrame:
-        """Datasets × learner families: the family's best normalised score."""
-        matrix = self._matrix(task)
-        if matrix.empty:
-            return matrix
-        families = pd.Series({c: _family_of(c) for c in matrix.columns})
-        return matrix.T.groupby(families).max().T
+    def _scores(self, task: str) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+        """``(score matrix, learner family of each column, datasets × families best)`` of
+        ``task``, read once: the normalised score matrix and each family's best score."""
+        if task not in self._by_task:
+            matrix = self.kb.score_matrix(task=task, normalise=True)
+            families = pd.Series({c: _family_of(c) for c in matrix.columns}, dtype=object)
+            best = matrix if matrix.empty else matrix.T.groupby(families).max().T
+            self._by_task[task] = (matrix, families, best)
+        return self._by_task[task]
 
     def summary(self) -> str:
         f = self.frame
@@ -125,11 +122,9 @@ class KnowledgeReport:
 
         stats: dict[str, dict[str, int]] = {}
         for task in ("classification", "regression"):
-            best = self._family_best(task)
+            matrix, families, best = self._scores(task)
             if best.empty:
                 continue
-            matrix = self._matrix(task)
-            families = pd.Series({c: _family_of(c) for c in matrix.columns})
             trials = matrix.notna().T.groupby(families).sum().sum(axis=1)
             winners = best.idxmax(axis=1).value_counts()
             for family in best.columns:
@@ -157,7 +152,7 @@ class KnowledgeReport:
 
         parts = []
         for task in ("classification", "regression"):
-            best = self._family_best(task)
+            _, _, best = self._scores(task)
             if best.empty:
                 continue
             info = self.frame.loc[best.index]

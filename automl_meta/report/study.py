@@ -7,6 +7,7 @@ import logging
 import math
 import os
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ..exceptions import AutoMLError, StorageError
 from ..knowledge.storage import get_storage, storage_url
+from ..search_space import format_params, learner_params
 from .page import Section, escape, note, render, table, write
 
 logger = logging.getLogger(__name__)
@@ -62,10 +64,9 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _params(trial: FrozenTrial) -> str:
-    learner = trial.params.get("learner", "")
-    prefix = f"{learner}."
-    return ", ".join(f"{k[len(prefix):]}={_fmt(v, 3)}" for k, v in trial.params.items()
-                     if k.startswith(prefix))
+    if "learner" not in trial.params:  # stopped before its configuration was sampled
+        return ""
+    return format_params(learner_params(trial.params), 3)
 
 
 def _learner(trial: FrozenTrial) -> str:
@@ -126,9 +127,22 @@ class StudyReport:
                 best = t
         return best
 
+    @cached_property
+    def _ranked_values(self) -> list[float]:
+        return sorted((t.value for t in self.complete), reverse=self.maximize)  # type: ignore
+
     def _rank(self, trial: FrozenTrial) -> int:
-        values = sorted((t.value for t in self.complete), reverse=self.maximize)
-        return values.index(trial.value) + 1
+        return self._ranked_values.index(trial.value) + 1  # type: ignore[arg-type]
+
+    def _best_so_far(self, trials: list[FrozenTrial]) -> tuple[list[int], list[float]]:
+        """Trial numbers and the best value up to each (completed trials, in order)."""
+        xs, ys, best = [], [], None
+        for t in trials:
+            if best is None or self._better(t.value, best):  # type: ignore[arg-type]
+                best = t.value
+            xs.append(t.number)
+            ys.append(best)
+        return xs, ys  # type: ignore[return-value]
 
     # ------------------------------------------------------------ summary
     def summary(self) -> str:
@@ -229,14 +243,9 @@ class StudyReport:
                 hovertemplate=("trial %{x} failed: %{customdata[1]}<br>%{customdata[0]}"
                                "<br>%{customdata[2]}<extra></extra>")))
         if self.complete:
-            xs, ys, best = [], [], None
-            for t in self.complete:
-                if best is None or self._better(t.value, best):  # type: ignore[arg-type]
-                    best = t.value
-                xs.append(t.number)
-                ys.append(best)
+            xs, ys = self._best_so_far(self.complete)
             xs.append(self.trials[-1].number)
-            ys.append(best)
+            ys.append(ys[-1])
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="best so far",
                                      line={"shape": "hv", "color": "#111827", "width": 2},
                                      hoverinfo="skip"))
@@ -312,10 +321,13 @@ class StudyReport:
         return Section(figure=fig)
 
     def leaderboard(self) -> Section:
-        top = sorted(self.complete, key=lambda t: t.value, reverse=self.maximize)[:10]
-        rows = [{"trial": t.number, "learner": _learner(t), self.metric: _fmt(t.value),
-                 "fit time (s)": _fmt(t.user_attrs.get("fit_time"), 3),
-                 "origin": _origin(t), "parameters": _params(t)} for t in top]
+        from ..automl import leaderboard
+
+        board = leaderboard(self.study)  # the order model.leaderboard() shows
+        top = board[board["state"] == "COMPLETE"].head(10)
+        rows = [{"trial": r.trial, "learner": r.learner, self.metric: _fmt(r.score),
+                 "fit time (s)": _fmt(r.fit_time, 3), "origin": r.origin or "sampler",
+                 "parameters": format_params(r.params, 3)} for r in top.itertuples()]
         return Section(html=table(rows, numeric=("trial", self.metric, "fit time (s)")))
 
     def importances(self) -> Section:
@@ -474,17 +486,15 @@ class StudyReport:
         for s in siblings:
             warm = bool(s.user_attrs.get("warm_start", {}).get("enabled"))
             has_cold |= not warm
-            trials = sorted(optuna.load_study(study_name=s.study_name, storage=storage)
-                            .get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
-                            key=lambda t: t.number)
-            xs, ys, best = [], [], None
-            for t in trials:
-                if t.value is None or not math.isfinite(t.value):
-                    continue
-                if best is None or self._better(t.value, best):
-                    best = t.value
-                xs.append(t.number + 1)
-                ys.append(best)
+            if s.study_name == self.study.study_name:
+                trials = self.complete  # already read
+            else:
+                trials = [t for t in sorted(
+                    optuna.load_study(study_name=s.study_name, storage=storage).get_trials(
+                        deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+                    if t.value is not None and math.isfinite(t.value)]
+            xs, ys = self._best_so_far(trials)
+            xs = [x + 1 for x in xs]  # trials run, counting from 1
             label = f"{'warm' if warm else 'cold'}: {s.study_name}"[:60]
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label,
                                      line={"shape": "hv", "dash": "solid" if warm else "dot"},

@@ -139,6 +139,16 @@ def learner_params(config: dict[str, Any]) -> dict[str, Any]:
     return {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
 
 
+def format_params(params: dict[str, Any], digits: int = 4) -> str:
+    """``"C=0.5, penalty=l2"``: hyperparameters for people (floats to ``digits``).
+
+    >>> format_params({"C": 0.123456, "weights": "uniform"}, 3)
+    'C=0.123, weights=uniform'
+    """
+    return ", ".join(f"{k}={v:.{digits}g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in params.items())
+
+
 def search_space_description(learners: Sequence[str], task: Task) -> str:
     """A JSON description of the space (Optuna's distribution JSON), stored in the study."""
     desc: dict[str, Any] = {
