@@ -35,17 +35,14 @@ class InputMap:
 
     def fit(self, X: np.ndarray) -> InputMap:
         X = np.asarray(X, dtype=np.float64)
-        self.median_ = np.nanmedian(X, axis=0)
-        q75, q25 = np.nanpercentile(X, [75, 25], axis=0)
+        # (the nan-aware versions are several times slower; meta-training fits one per episode)
+        nan = np.isnan(X).any()
+        q75, self.median_, q25 = (np.nanpercentile if nan else np.percentile)(
+            X, [75, 50, 25], axis=0)
         spread = q75 - q25
-        std = np.nanstd(X, axis=0)
+        std = (np.nanstd if nan else np.std)(X, axis=0)
         self.scale_ = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
-        n = X.shape[1]
-        if n > self.width:
-            rng = np.random.default_rng([self.seed, n])
-            self.projection_ = rng.normal(size=(n, self.width)) / np.sqrt(self.width)
-        else:
-            self.projection_ = None
+        self.projection_ = _projection(self.seed, X.shape[1], self.width)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -56,12 +53,28 @@ class InputMap:
         return np.pad(Z, ((0, 0), (0, self.width - Z.shape[1])))
 
 
+_PROJECTIONS: dict[tuple[int, int, int], np.ndarray | None] = {}
+
+
+def _projection(seed: int, n: int, width: int) -> np.ndarray | None:
+    """The seeded Gaussian projection from ``n`` columns to ``width`` (``None``: pad)."""
+    key = (seed, n, width)
+    if key not in _PROJECTIONS:
+        _PROJECTIONS[key] = None if n <= width else (
+            np.random.default_rng([seed, n]).normal(size=(n, width)) / np.sqrt(width))
+    return _PROJECTIONS[key]
+
+
 def sample_episodes(tasks: list[tuple[np.ndarray, np.ndarray]], *, k_shot: int,
                     n_query: int, n_out: int, rng: np.random.Generator,
-                    dtype: torch.dtype = torch.float32) -> Episodes:
+                    dtype: torch.dtype = torch.float32,
+                    input_map: tuple[int, int] | None = None) -> Episodes:
     """One batch of ``n``-way classification episodes, one per ``(X, y)`` task.
 
-    ``X`` is already mapped to the common width; ``y`` holds class indices. ``n`` is the
+    ``y`` holds class indices. ``X`` is already mapped to the common width, or, with
+    ``input_map=(width, seed)``, each episode's rows are mapped by an :class:`InputMap`
+    fitted on its support rows alone, as the learners fit theirs on their training rows
+    (so the initialisation meets at test time the inputs it was trained on). ``n`` is the
     smallest class count among the tasks (at most ``n_out``), so the batch has one shape:
     each task gives ``n`` random classes with ``k_shot`` support and ``n_query`` query rows
     each (drawn with replacement where a class is smaller), placed on a random ``n`` of the
@@ -86,9 +99,13 @@ def sample_episodes(tasks: list[tuple[np.ndarray, np.ndarray]], *, k_shot: int,
         mask = np.zeros(n_out, dtype=bool)
         mask[units] = True
         order_s, order_q = rng.permutation(len(sy)), rng.permutation(len(qy))
-        parts["sx"].append(np.concatenate(sx)[order_s])
+        support_x, query_x = np.concatenate(sx)[order_s], np.concatenate(qx)[order_q]
+        if input_map is not None:
+            mapping = InputMap(width=input_map[0], seed=input_map[1]).fit(support_x)
+            support_x, query_x = mapping.transform(support_x), mapping.transform(query_x)
+        parts["sx"].append(support_x)
         parts["sy"].append(np.asarray(sy)[order_s])
-        parts["qx"].append(np.concatenate(qx)[order_q])
+        parts["qx"].append(query_x)
         parts["qy"].append(np.asarray(qy)[order_q])
         parts["mask"].append(mask)
     return Episodes(

@@ -1,8 +1,10 @@
 """Meta-training an initialisation on the corpus: resumable, with a versioned artifact.
 
 ``automl-meta meta-train --algo maml|fomaml|reptile`` samples batches of n-way k-shot
-episodes from the corpus's classification datasets (each mapped to one input width by
-:class:`.episodes.InputMap`), takes outer steps with :func:`.core.meta_step`, writes a
+episodes from the corpus's classification datasets (preprocessed as the search's
+``"scaled"`` learners see them, then each episode mapped to one input width by an
+:class:`.episodes.InputMap` fitted on its support rows, as the learners fit theirs on
+their training rows), takes outer steps with :func:`.core.meta_step`, writes a
 checkpoint every ``checkpoint_every`` steps (a re-run resumes from it, with the random
 state, so an interrupted run ends where an uninterrupted one would), and saves the
 weights as an artifact with the recipe and the corpus fingerprint. Artifacts hold only
@@ -24,11 +26,11 @@ from torch import nn
 from .._version import __version__
 from ..exceptions import AutoMLError
 from .core import ALGORITHMS, InnerLoop, meta_step
-from .episodes import InputMap, sample_episodes
+from .episodes import sample_episodes
 
 logger = logging.getLogger(__name__)
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2
 MAX_ROWS = 2000
 
 
@@ -66,25 +68,36 @@ def network(recipe: Recipe) -> nn.Module:
     return _network(recipe.width, recipe.n_out, recipe.hidden, recipe.layers, dropout=0.0)
 
 
-def numeric_table(X, y) -> tuple[np.ndarray, np.ndarray]:
-    """A dataset as a float matrix (categories as their codes) and class indices."""
+def scaled_table(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """A dataset as the search's ``"scaled"`` learners see it, and class indices.
+
+    The same steps as a trial of ``mlp_meta`` or ``protonet``: :class:`ColumnPlan`
+    cleaning, then the ``"scaled"`` preprocessing (imputation with missing indicators,
+    standard scaling, one-hot or target encoding); the learner's :class:`InputMap` comes
+    after. Meta-training on anything else would hand the search a mismatched start.
+    """
+    import warnings
+
     import pandas as pd
 
-    frame = pd.DataFrame(X)
-    cols = []
-    for c in frame.columns:
-        col = frame[c]
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            cols.append(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float))
-        else:
-            cols.append(pd.Series(pd.factorize(col.astype(str))[0], dtype=float).to_numpy())
+    from ..data.plan import ColumnPlan
+    from ..data.preprocessing import make_preprocessor
+
+    frame = pd.DataFrame(X).reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
     labels = pd.factorize(pd.Series(np.asarray(y)).astype(str), sort=True)[0]
-    return np.column_stack(cols), labels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = ColumnPlan().fit(frame)
+        clean = plan.transform(frame)
+        matrix = make_preprocessor(plan, "scaled", "classification").fit_transform(
+            clean, labels)
+    return np.asarray(matrix, dtype=np.float64), labels
 
 
 def corpus_tasks(recipe: Recipe, names: list[str] | None = None
                  ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], str]:
-    """``[(name, X mapped to the width, y), ...]`` for the corpus's classification
+    """``[(name, X as the "scaled" learners see it, y), ...]`` for the corpus's classification
     datasets (not ``recipe.exclude_families``; only ``names`` if given) with at least
     two classes of ``k_shot`` rows, and a fingerprint of that selection."""
     from ..corpus.datasets import corpus_datasets
@@ -96,15 +109,14 @@ def corpus_tasks(recipe: Recipe, names: list[str] | None = None
             continue
         if names is not None and d.name not in names:
             continue
-        X, y = numeric_table(*d.load())
+        X, y = scaled_table(*d.load())
         if len(y) > MAX_ROWS:
             keep = rng.choice(len(y), MAX_ROWS, replace=False)
             X, y = X[keep], y[keep]
         counts = np.bincount(y)
         if (counts >= recipe.k_shot).sum() < 2:
             continue
-        mapped = InputMap(width=recipe.width, seed=recipe.seed).fit(X).transform(X)
-        tasks.append((d.key, mapped.astype(np.float32), y))
+        tasks.append((d.key, X.astype(np.float32), y))
     if not tasks:
         raise AutoMLError("No corpus classification dataset is left to meta-train on.")
     digest = hashlib.sha256(json.dumps(sorted(
@@ -162,7 +174,8 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
         picks = rng.choice(len(filtered), size=recipe.tasks_per_batch,
                            replace=len(filtered) < recipe.tasks_per_batch)
         episodes = sample_episodes([filtered[i][1:] for i in picks], k_shot=recipe.k_shot,
-                                   n_query=recipe.n_query, n_out=recipe.n_out, rng=rng)
+                                   n_query=recipe.n_query, n_out=recipe.n_out, rng=rng,
+                                   input_map=(recipe.width, recipe.seed))
         losses.append(meta_step(model, params, optimizer, episodes.to(dev), inner,
                                 recipe.algorithm))
         if bar is not None:
@@ -195,3 +208,41 @@ def load_initialisation(path: str | Path) -> tuple[nn.Module, dict]:
     model = network(recipe)
     model.load_state_dict(blob["state_dict"])
     return model, {k: v for k, v in blob.items() if k != "state_dict"}
+
+
+INIT_ENV = "AUTOML_META_INIT"
+SHIPPED_INIT = "meta_init.pt"
+
+
+def shipped_initialisation() -> Path:
+    """The initialisation ``mlp_meta`` and ``protonet`` start from: ``$AUTOML_META_INIT``
+    if set; else ``studies/meta_init.pt`` of the source tree the package runs from (the
+    repository ships it); else ``./studies/meta_init.pt``."""
+    import os
+
+    env = os.environ.get(INIT_ENV)
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parents[2] / "studies" / SHIPPED_INIT
+    return beside if beside.exists() else Path.cwd() / "studies" / SHIPPED_INIT
+
+
+_LOADED: dict[tuple[str, int], tuple[nn.Module, dict]] = {}
+
+
+def load_cached_initialisation(path: str | Path | None = None) -> tuple[nn.Module, dict]:
+    """:func:`load_initialisation` of ``path`` (default: :func:`shipped_initialisation`),
+    read once per process (a worker runs many trials) and re-read when the file changes.
+    Returns the network (do not modify it: copy it) and the recipe."""
+    path = Path(path) if path is not None else shipped_initialisation()
+    if not path.exists():
+        raise AutoMLError(
+            f"No meta-learned initialisation at {path}: the repository ships "
+            f"studies/{SHIPPED_INIT}; set ${INIT_ENV} to another artifact, or create one "
+            f"with `automl-meta meta-train --out {path}`.")
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _LOADED:
+        model, meta = load_initialisation(path)
+        _LOADED.clear()
+        _LOADED[key] = (model.eval(), meta["recipe"])
+    return _LOADED[key]
