@@ -91,6 +91,7 @@ class _AutoMLBase(BaseEstimator):
         sampler: str = "auto",
         report: str | None = None,
         n_jobs: int = 1,
+        device: str = "auto",
         random_state: int = 0,
         verbose: int = 1,
     ):
@@ -109,6 +110,7 @@ class _AutoMLBase(BaseEstimator):
         self.sampler = sampler
         self.report = report
         self.n_jobs = n_jobs
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -171,7 +173,7 @@ class _AutoMLBase(BaseEstimator):
             plan = ColumnPlan().fit(frame)
         X_clean = plan.transform(frame)
         warn_conflicting_duplicates(frame, y_series)
-        learners = available_learners(self.learners, len(frame))
+        learners = available_learners(self.learners, len(frame), self._task)
         if plan.n_output_columns == 0:
             warnings.warn("No usable feature columns (none given, or all dropped by cleaning): "
                           "fitting a baseline model that ignores X.", DataWarning, stacklevel=2)
@@ -216,7 +218,8 @@ class _AutoMLBase(BaseEstimator):
         # Parallel workers share the cores: each trial gets its share of the threads.
         data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
                               metric=metric.name, n_classes=n_classes, sample_weight=weights,
-                              n_threads=max(1, cpu_count() // n_jobs))
+                              n_threads=max(1, cpu_count() // n_jobs),
+                              device=_check_device(self.device))
         # A fresh study starts from the warm start's proposals (or, cold, each family's
         # defaults); a continued one keeps its history.
         fresh = not study.get_trials(deepcopy=False)
@@ -228,6 +231,13 @@ class _AutoMLBase(BaseEstimator):
                 initial_attrs.append({"origin": f"warm-start:{p.source}",
                                       "warm_start_source": p.origin,
                                       "predicted_score": p.predicted})
+        if fresh and initial and task_model is not None:
+            # Families the knowledge base holds no trials of (say, new learners) are not
+            # proposed by the warm start: their defaults follow its proposals.
+            unknown = [lr for lr in learners if lr not in task_model.learners]
+            extra = default_configs(unknown, self._task)
+            initial += extra
+            initial_attrs += [{"origin": "default"}] * len(extra)
         if fresh and not initial:
             initial = default_configs(learners, self._task)
             initial_attrs = [{"origin": "default"}] * len(initial)
@@ -449,8 +459,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
 
     Every fit is an Optuna study: a search over one conditional space of learner families
     (linear, k-NN, SVM, random forest, extra trees, histogram gradient boosting, LightGBM,
-    torch MLP), scored by stratified cross-validation, after which the best configuration
-    is refit on all rows.
+    torch MLP, and the meta-learned ``mlp_meta`` and ``protonet``), scored by stratified
+    cross-validation, after which the best configuration is refit on all rows.
 
     Parameters
     ----------
@@ -502,6 +512,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         ``n_jobs - 1`` ``automl-meta worker`` processes), sharing the storage and the
         cores. Needs a database storage (SQLite or PostgreSQL). Workers on other machines
         can join any search stored in a shared database: ``automl-meta worker``.
+    device : {"auto", "cpu", "cuda"}, default "auto"
+        Where the torch learners (``mlp``, ``mlp_meta``, ``protonet``) train: ``"auto"``
+        uses CUDA when the worker process sees a GPU, else the CPU. CUDA is initialised
+        only in the worker processes. ``mlp_meta`` and ``protonet`` give the same models on
+        either, up to float rounding.
     random_state : int, default 0
         Seeds the sampler, the folds and (with the trial number) each trial.
     verbose : int, default 1
@@ -606,7 +621,8 @@ def fit(
         ``"auto"`` infers it from the target (logged).
     **kwargs
         Any other parameter of :class:`AutoMLClassifier` (``learners``, ``cv``,
-        ``trial_timeout``, ``memory_limit``, ``isolation``, ``report``, ``n_jobs``).
+        ``trial_timeout``, ``memory_limit``, ``isolation``, ``report``, ``n_jobs``,
+        ``device``).
 
     Examples
     --------
@@ -629,6 +645,15 @@ def fit(
 
 
 # ----------------------------------------------------------------- helpers
+def _check_device(device: str) -> str:
+    """``device`` if it is one the torch learners know (no torch import here: CUDA is
+    looked for in the worker)."""
+    if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda' (or 'cuda:N'), not "
+                         f"{device!r}.")
+    return device
+
+
 def _check_columns(given: list[Any], expected: list[Any]) -> None:
     if given == expected:
         return

@@ -88,7 +88,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 time_budget=args.time_budget, metric=args.metric, storage=args.storage,
                 study_name=args.study, random_state=args.seed, verbose=args.verbose,
                 knowledge=args.knowledge, warm_start=not args.no_warm_start,
-                report=args.report, n_jobs=args.n_jobs,
+                report=args.report, n_jobs=args.n_jobs, device=args.device,
                 **({"learners": args.learners} if args.learners else {}))
     print_leaderboard(model)
     print_summary(model)
@@ -373,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=1, metavar="K",
                    help="worker processes on this machine (default 1; needs a database "
                         "storage); `automl-meta worker` adds workers from elsewhere")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where torch learners train (default auto: CUDA when present)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 logs")
     p.set_defaults(func=cmd_fit)

@@ -16,7 +16,8 @@ from sklearn.datasets import load_diabetes, load_iris
 
 import automl_meta
 from automl_meta import AutoMLClassifier, AutoMLRegressor, fit
-from automl_meta.learners import DEFAULT_LEARNERS
+from automl_meta.exceptions import DataError
+from automl_meta.learners import DEFAULT_LEARNERS, LEARNERS
 from automl_meta.metrics import METRICS
 
 
@@ -155,6 +156,10 @@ def test_metric_for_wrong_task_is_refused(fast):
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_every_learner_family_runs(learner, task, clf_frame, reg_frame):
     frame, target = (clf_frame, "target") if task == "classification" else (reg_frame, "y")
+    if task not in LEARNERS[learner].tasks:  # protonet classifies only: a clear error
+        with pytest.raises(DataError, match=f"{learner} is for classification only"):
+            fit(frame, target, n_trials=1, learners=[learner], verbose=0, storage="memory")
+        return
     model = fit(frame, target, n_trials=1, learners=[learner], verbose=0, storage="memory",
                 isolation="none")
     assert model.best_config_["learner"] == learner

@@ -24,6 +24,7 @@ class LearnerSpec:
 
     ``max_rows``: the family is left out of the search above this many rows (kernel SVMs
     scale quadratically). ``sample_weight``: whether its ``fit`` accepts sample weights.
+    ``tasks``: the tasks it can learn.
     """
 
     name: str
@@ -31,6 +32,7 @@ class LearnerSpec:
     description: str
     max_rows: int | None = None
     sample_weight: bool = True
+    tasks: tuple[Task, ...] = ("classification", "regression")
 
 
 LEARNERS: dict[str, LearnerSpec] = {
@@ -46,6 +48,11 @@ LEARNERS: dict[str, LearnerSpec] = {
         LearnerSpec("hist_gradient_boosting", "tree", "scikit-learn histogram gradient boosting"),
         LearnerSpec("lightgbm", "tree", "LightGBM gradient boosting"),
         LearnerSpec("mlp", "scaled", "torch multi-layer perceptron (random initialisation)"),
+        LearnerSpec("mlp_meta", "scaled",
+                    "torch MLP fine-tuned from the meta-learned initialisation"),
+        LearnerSpec("protonet", "scaled",
+                    "prototypical network on the meta-learned encoder (no gradient steps)",
+                    tasks=("classification",)),
         LearnerSpec("fault_injection", "tree", "fails on purpose (testing only)"),
     ]
 }
@@ -57,14 +64,22 @@ DEFAULT_LEARNERS: tuple[str, ...] = tuple(
     n for n in LEARNERS if n not in ("baseline", "fault_injection"))
 
 
-def available_learners(requested: Sequence[str] | None, n_rows: int) -> list[str]:
-    """Validate ``requested`` (default: every family) and drop those too slow for the data."""
-    names = list(requested) if requested is not None else list(DEFAULT_LEARNERS)
+def available_learners(requested: Sequence[str] | None, n_rows: int, task: Task
+                       ) -> list[str]:
+    """Validate ``requested`` (default: every family that can learn ``task``) and drop
+    those too slow for the data."""
+    names = list(requested) if requested is not None else [
+        n for n in DEFAULT_LEARNERS if task in LEARNERS[n].tasks]
     unknown = [n for n in names if n not in LEARNERS]
     if unknown:
         raise DataError(f"Unknown learner(s) {unknown}. Choose from: {', '.join(LEARNERS)}.")
     if not names:
         raise DataError("learners is empty; name at least one learner.")
+    wrong = [n for n in names if task not in LEARNERS[n].tasks]
+    if wrong:
+        raise DataError(f"{wrong} cannot learn {task}: "
+                        + "; ".join(f"{n} is for {' and '.join(LEARNERS[n].tasks)} only"
+                                    for n in wrong) + ".")
     kept = [n for n in names if LEARNERS[n].max_rows is None or n_rows <= LEARNERS[n].max_rows]
     skipped = sorted(set(names) - set(kept))
     if skipped:
@@ -80,11 +95,13 @@ def build_estimator(
     random_state: int,
     n_threads: int = 1,
     n_train: int | None = None,
+    device: str = "auto",
 ) -> Any:
     """Return the unfitted estimator for one configuration.
 
     ``n_train`` (rows it will be fitted on) caps size-dependent parameters such as the
-    number of neighbours.
+    number of neighbours. ``device`` is where torch learners train (``"auto"``: CUDA when
+    the process sees a GPU).
     """
     clf = task == "classification"
     if learner == "baseline":
@@ -156,7 +173,23 @@ def build_estimator(
                    dropout=params["dropout"], learning_rate=params["learning_rate"],
                    weight_decay=params["weight_decay"], epochs=int(params["epochs"]),
                    batch_size=int(params["batch_size"]), random_state=random_state,
-                   n_threads=n_threads)
+                   n_threads=n_threads, device=device)
+    if learner == "mlp_meta":
+        from .torch.meta import MetaMLPClassifier, MetaMLPRegressor
+
+        cls = MetaMLPClassifier if clf else MetaMLPRegressor
+        return cls(steps=int(params["steps"]), learning_rate=params["learning_rate"],
+                   adapt=params["adapt"], head=params.get("head", "meta"),
+                   random_state=random_state, n_threads=n_threads, device=device)
+    if learner == "protonet":
+        if not clf:
+            raise DataError("protonet is a classifier; it cannot learn regression.")
+        from .torch.meta import ProtoNetClassifier
+
+        return ProtoNetClassifier(distance=params["distance"],
+                                  temperature=params["temperature"],
+                                  random_state=random_state, n_threads=n_threads,
+                                  device=device)
     if learner == "fault_injection":
         from ..testing.faults import FaultyEstimator
 

@@ -114,7 +114,8 @@ class Evaluator:
     def _build(self, config: dict[str, Any], seed: int, n_train: int) -> Any:
         d = self.data
         return build_estimator(config_learner(config), learner_params(config), d.task,
-                               random_state=seed, n_threads=d.n_threads, n_train=n_train)
+                               random_state=seed, n_threads=d.n_threads, n_train=n_train,
+                               device=d.device)
 
     def _fit(self, estimator: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,
              learner: str) -> Any:

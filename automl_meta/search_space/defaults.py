@@ -27,6 +27,9 @@ _DEFAULTS: list[dict[str, Any]] = [
     {LEARNER_PARAM: "svm", "C": 1.0, "gamma": 0.01, "epsilon": 0.1},
     {LEARNER_PARAM: "mlp", "hidden_size": 64, "n_layers": 2, "dropout": 0.1,
      "learning_rate": 1e-3, "weight_decay": 1e-5, "epochs": 20, "batch_size": 64},
+    {LEARNER_PARAM: "protonet", "distance": "euclidean", "temperature": 1.0},
+    {LEARNER_PARAM: "mlp_meta", "steps": 25, "learning_rate": 0.1, "adapt": "all",
+     "head": "meta"},
 ]
 
 

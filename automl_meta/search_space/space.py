@@ -93,6 +93,28 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
             "batch_size": CategoricalDistribution([32, 64, 128, 256]),
         }
     },
+    # From the meta-learned initialisation (automl_meta.learners.torch.meta): SGD steps as
+    # in meta-training's inner loop; adapt every layer or the output layer only; the output
+    # layer starts from the meta-learned units or from the class prototypes.
+    "mlp_meta": {
+        "classification": {
+            "steps": _int(1, 300, log=True),
+            "learning_rate": _float(0.01, 1.0, log=True),
+            "adapt": CategoricalDistribution(["all", "head"]),
+            "head": CategoricalDistribution(["meta", "prototypes"]),
+        },
+        "regression": {
+            "steps": _int(1, 300, log=True),
+            "learning_rate": _float(0.01, 1.0, log=True),
+            "adapt": CategoricalDistribution(["all", "head"]),
+        },
+    },
+    "protonet": {
+        "classification": {
+            "distance": CategoricalDistribution(["euclidean", "cosine"]),
+            "temperature": _float(0.1, 100.0, log=True),
+        }
+    },
     # Testing only: see automl_meta.testing.faults.
     "fault_injection": {
         "any": {"mode": CategoricalDistribution(

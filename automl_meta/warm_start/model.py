@@ -255,8 +255,10 @@ def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
     table = rows[names].to_numpy(dtype=float)
     median, scale = robust_scale(table)
     meta = np.nan_to_num((table - median) / scale)
-    enc = ConfigEncoder(learners, task)
     configs = {key: json.loads(key) for key in matrix.columns}
+    # Only families with trials in the knowledge base: the surrogate knows nothing of others.
+    seen = {str(c.get(LEARNER_PARAM)) for c in configs.values()}
+    enc = ConfigEncoder([lr for lr in learners if lr in seen], task)
     usable = [key for key, c in configs.items() if enc.supports(c)]
     matrix = matrix[usable]
 
@@ -306,6 +308,6 @@ def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
         surrogate = lgb.train(params, data, num_boost_round=_SURROGATE_ROUNDS)
     logger.info("Proposal model (%s): %d datasets, %d configurations, %d training rows.",
                 task, len(datasets), matrix.shape[1], len(y))
-    return TaskModel(task=task, learners=learners, feature_names=names, median=median,
+    return TaskModel(task=task, learners=enc.learners, feature_names=names, median=median,
                      scale=scale, datasets=datasets, meta=meta, portfolio=portfolio,
                      surrogate=surrogate, n_training_rows=int(len(y)))

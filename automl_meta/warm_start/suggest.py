@@ -120,6 +120,6 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     frame, y_series = check_X_y(X, y)
     meta = extract(frame, y_series, resolved, random_state=random_state)
     model = proposal_model_for(knowledge)
-    allowed = available_learners(learners, len(frame))
+    allowed = available_learners(learners, len(frame), resolved)
     return proposals_frame(model.suggest(meta, resolved, k=k, learners=allowed,
                                          strategy=strategy, seed=random_state))

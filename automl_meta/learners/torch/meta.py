@@ -1,0 +1,282 @@
+"""Learners that start from the meta-learned initialisation (:mod:`automl_meta.meta_learning`).
+
+* ``mlp_meta`` (:class:`MetaMLPClassifier`, :class:`MetaMLPRegressor`): the meta-learned
+  network fine-tuned on the training rows with plain gradient descent, as in
+  meta-training's inner loop. Hyperparameters: the number of steps, the learning rate,
+  which layers adapt (``"all"``: full fine-tuning; ``"head"``: only the output layer, on
+  frozen meta-learned features) and how the output layer starts (``"meta"``: the
+  meta-learned output units, one per class; ``"prototypes"``: generated from the class
+  means of the training rows, as ProtoNet does, then fine-tuned). Regression always gets
+  a fresh output unit on the meta-learned hidden layers.
+* ``protonet`` (:class:`ProtoNetClassifier`): no gradient steps at all. The class means
+  ("prototypes") of the training rows in the meta-learned embedding generate the output
+  layer: for squared Euclidean distance ``-|e - p|^2 = 2 p.e - |p|^2 - |e|^2``, so class
+  ``c`` gets weights ``2 p_c`` and bias ``-|p_c|^2`` (the ``|e|^2`` term is the same for
+  every class); with cosine distance, weights ``p_c / |p_c|`` on the normalised embedding.
+
+Inputs are the search's ``"scaled"`` preprocessing; each learner then applies the
+artifact's :class:`~automl_meta.meta_learning.episodes.InputMap`, exactly as
+meta-training did. Training is deterministic (no dropout; mini-batches drawn from a
+seeded CPU generator), so the CPU and CUDA give the same model up to float rounding.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from torch import nn
+
+from ...meta_learning.episodes import InputMap
+from ...meta_learning.train import load_cached_initialisation
+from .mlp import resolve_device
+
+# Full-batch gradient steps up to this many rows; above, seeded mini-batches of this size.
+MAX_BATCH = 512
+
+
+class _MetaBase(BaseEstimator):
+    """Shared by the three: load the initialisation, map inputs, place tensors."""
+
+    def _start(self, X) -> tuple[nn.Module, dict, torch.Tensor, torch.device]:
+        net, recipe = load_cached_initialisation(self.init)
+        device = resolve_device(self.device)
+        if device.type == "cpu":
+            torch.set_num_threads(max(1, int(self.n_threads)))
+        self.input_map_ = InputMap(width=recipe["width"], seed=recipe["seed"]).fit(X)
+        self.n_features_in_ = np.asarray(X).shape[1]
+        self.device_ = device.type  # where it was trained; the fitted network lives on CPU
+        x = torch.as_tensor(self.input_map_.transform(X), dtype=torch.float32, device=device)
+        return copy.deepcopy(net).to(device), recipe, x, device
+
+    def _inputs(self, X) -> torch.Tensor:
+        return torch.as_tensor(self.input_map_.transform(X), dtype=torch.float32)
+
+
+def _encoder(net: nn.Sequential) -> nn.Sequential:
+    """Every layer but the output layer."""
+    return nn.Sequential(*list(net.children())[:-1])
+
+
+def _weights(sample_weight, n: int, device: torch.device) -> torch.Tensor:
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return torch.as_tensor(w / w.mean(), dtype=torch.float32, device=device)
+
+
+def _prototypes(e: torch.Tensor, y: torch.Tensor, w: torch.Tensor, k: int) -> torch.Tensor:
+    """Weighted class means of the embeddings ``e`` (rows of class ``c`` with labels
+    ``y == c``), one row per class."""
+    onehot = nn.functional.one_hot(y, k).to(e.dtype) * w[:, None]
+    return (onehot.T @ e) / onehot.sum(0).clamp_min(1e-12)[:, None]
+
+
+def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
+               loss_fn, *, steps: int, lr: float, adapt: str, seed: int) -> None:
+    """``steps`` of SGD on ``(x, target)``: full batch up to :data:`MAX_BATCH` rows, else
+    seeded mini-batches; only the output layer when ``adapt == "head"``."""
+    head = list(net.children())[-1]
+    params = list(head.parameters()) if adapt == "head" else list(net.parameters())
+    for p in net.parameters():
+        p.requires_grad_(False)
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.SGD(params, lr=lr)
+    n = x.shape[0]
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    for _ in range(int(steps)):
+        if n > MAX_BATCH:
+            idx = torch.randperm(n, generator=gen)[:MAX_BATCH].to(x.device)
+            xb, tb, wb = x[idx], target[idx], w[idx]
+        else:
+            xb, tb, wb = x, target, w
+        loss = (loss_fn(net(xb), tb) * wb).sum() / wb.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    for p in net.parameters():
+        p.requires_grad_(False)
+
+
+class MetaMLPClassifier(ClassifierMixin, _MetaBase):
+    """The meta-learned network, fine-tuned on the training rows.
+
+    ``init``: an artifact path (default: the shipped initialisation). Classes beyond the
+    artifact's output units get prototype-generated units whatever ``head`` says.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(-1, 1, (20, 4)), rng.normal(1, 1, (20, 4))]
+    >>> y = np.r_[[0] * 20, [1] * 20]
+    >>> model = MetaMLPClassifier(steps=10, device="cpu").fit(X, y)
+    >>> float((model.predict(X) == y).mean()) > 0.8
+    True
+    """
+
+    def __init__(self, steps: int = 25, learning_rate: float = 0.1, adapt: str = "all",
+                 head: str = "meta", init: str | None = None, random_state: int = 0,
+                 n_threads: int = 1, device: str = "auto"):
+        self.steps = steps
+        self.learning_rate = learning_rate
+        self.adapt = adapt
+        self.head = head
+        self.init = init
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.device = device
+
+    def fit(self, X, y, sample_weight=None):
+        if self.adapt not in ("all", "head") or self.head not in ("meta", "prototypes"):
+            raise ValueError(f"adapt must be 'all' or 'head' (got {self.adapt!r}), head "
+                             f"'meta' or 'prototypes' (got {self.head!r}).")
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        k = len(self.classes_)
+        net, _, x, device = self._start(X)
+        target = torch.as_tensor(y_idx, dtype=torch.long, device=device)
+        w = _weights(sample_weight, len(y_idx), device)
+        out_layer: nn.Linear = list(net.children())[-1]
+        if self.head == "prototypes" or k > out_layer.out_features:
+            with torch.no_grad():
+                protos = _prototypes(_encoder(net)(x), target, w, k)
+            new = nn.Linear(out_layer.in_features, k).to(device)
+            with torch.no_grad():
+                new.weight.copy_(2 * protos)
+                new.bias.copy_(-(protos ** 2).sum(1))
+            net = nn.Sequential(*list(net.children())[:-1], new)
+        else:  # the first k meta-learned units (meta-training placed classes at random)
+            new = nn.Linear(out_layer.in_features, k).to(device)
+            with torch.no_grad():
+                new.weight.copy_(out_layer.weight[:k])
+                new.bias.copy_(out_layer.bias[:k])
+            net = nn.Sequential(*list(net.children())[:-1], new)
+        _fine_tune(net, x, target, w, nn.CrossEntropyLoss(reduction="none"),
+                   steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
+                   seed=self.random_state)
+        self.network_ = net.cpu().eval()
+        return self
+
+    def predict_proba(self, X):
+        with torch.no_grad():
+            logits = self.network_(self._inputs(X))
+        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class MetaMLPRegressor(RegressorMixin, _MetaBase):
+    """The meta-learned hidden layers with a fresh output unit (zero weights, so it
+    starts at the mean), fine-tuned on the standardised target."""
+
+    def __init__(self, steps: int = 25, learning_rate: float = 0.1, adapt: str = "all",
+                 head: str = "meta", init: str | None = None, random_state: int = 0,
+                 n_threads: int = 1, device: str = "auto"):
+        self.steps = steps
+        self.learning_rate = learning_rate
+        self.adapt = adapt
+        self.head = head
+        self.init = init
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.device = device
+
+    def fit(self, X, y, sample_weight=None):
+        if self.adapt not in ("all", "head"):
+            raise ValueError(f"adapt must be 'all' or 'head', not {self.adapt!r}.")
+        y = np.asarray(y, dtype=np.float64)
+        self.y_mean_ = float(y.mean())
+        self.y_scale_ = float(y.std()) or 1.0
+        net, _, x, device = self._start(X)
+        target = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32,
+                                 device=device)
+        w = _weights(sample_weight, len(y), device)
+        out_layer: nn.Linear = list(net.children())[-1]
+        new = nn.Linear(out_layer.in_features, 1).to(device)
+        with torch.no_grad():
+            new.weight.zero_()
+            new.bias.zero_()
+        net = nn.Sequential(*list(net.children())[:-1], new)
+        _fine_tune(net, x, target, w, lambda out, t: (out[:, 0] - t) ** 2,
+                   steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
+                   seed=self.random_state)
+        self.network_ = net.cpu().eval()
+        return self
+
+    def predict(self, X):
+        with torch.no_grad():
+            out = self.network_(self._inputs(X))[:, 0].numpy().astype(np.float64)
+        return out * self.y_scale_ + self.y_mean_
+
+
+class ProtoNetClassifier(ClassifierMixin, _MetaBase):
+    """A prototypical network on the meta-learned encoder; the class prototypes generate
+    the output layer (no gradient steps).
+
+    ``temperature`` divides the logits: it shapes the probabilities (log loss, calibration)
+    and leaves the predicted class unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(-1, 1, (20, 4)), rng.normal(1, 1, (20, 4))]
+    >>> y = np.r_[["a"] * 20, ["b"] * 20]
+    >>> model = ProtoNetClassifier(device="cpu").fit(X, y)
+    >>> model.network_[-1].weight.shape  # one generated output unit per class
+    torch.Size([2, 128])
+    >>> float((model.predict(X) == y).mean()) > 0.8
+    True
+    """
+
+    def __init__(self, distance: str = "euclidean", temperature: float = 1.0,
+                 init: str | None = None, random_state: int = 0, n_threads: int = 1,
+                 device: str = "auto"):
+        self.distance = distance
+        self.temperature = temperature
+        self.init = init
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.device = device
+
+    def fit(self, X, y, sample_weight=None):
+        if self.distance not in ("euclidean", "cosine"):
+            raise ValueError(f"distance must be 'euclidean' or 'cosine', not "
+                             f"{self.distance!r}.")
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        net, _, x, device = self._start(X)
+        encoder = _encoder(net)
+        target = torch.as_tensor(y_idx, dtype=torch.long, device=device)
+        w = _weights(sample_weight, len(y_idx), device)
+        with torch.no_grad():
+            e = encoder(x)
+            if self.distance == "cosine":
+                e = nn.functional.normalize(e, dim=1)
+            protos = _prototypes(e, target, w, len(self.classes_))
+            out = nn.Linear(protos.shape[1], len(self.classes_)).to(device)
+            t = float(self.temperature)
+            if self.distance == "cosine":
+                out.weight.copy_(nn.functional.normalize(protos, dim=1) / t)
+                out.bias.zero_()
+            else:
+                out.weight.copy_(2 * protos / t)
+                out.bias.copy_(-(protos ** 2).sum(1) / t)
+        layers = [encoder, _Normalise(), out] if self.distance == "cosine" else [encoder, out]
+        self.network_ = nn.Sequential(*layers).cpu().eval()
+        return self
+
+    def predict_proba(self, X):
+        with torch.no_grad():
+            logits = self.network_(self._inputs(X))
+        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class _Normalise(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, dim=1)
+

@@ -1,0 +1,199 @@
+"""The learners on the meta-learned initialisation: mlp_meta and protonet, in and out of
+a search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from automl_meta.exceptions import DataError  # noqa: E402
+from automl_meta.learners import LEARNERS, available_learners  # noqa: E402
+from automl_meta.learners.torch.meta import (  # noqa: E402
+    MAX_BATCH,
+    MetaMLPClassifier,
+    MetaMLPRegressor,
+    ProtoNetClassifier,
+)
+from automl_meta.meta_learning.train import (  # noqa: E402
+    load_cached_initialisation,
+    shipped_initialisation,
+)
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _blobs(n=60, classes=3, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3, size=(classes, d))
+    y = np.arange(n) % classes
+    return centres[y] + rng.normal(size=(n, d)), y
+
+
+def test_the_shipped_initialisation_loads_without_a_network():
+    path = shipped_initialisation()
+    assert path.name == "meta_init.pt" and path.is_file()
+    net, recipe = load_cached_initialisation()
+    assert recipe["algorithm"] in ("maml", "fomaml", "reptile")
+    assert net[0].in_features == recipe["width"] and net[-1].out_features == recipe["n_out"]
+    assert load_cached_initialisation()[0] is net  # read once per process
+
+
+def test_a_missing_initialisation_is_an_error_naming_the_file_and_the_fix(tmp_path):
+    from automl_meta.exceptions import AutoMLError
+
+    X, y = _blobs()
+    with pytest.raises(AutoMLError, match=r"nothing\.pt.*AUTOML_META_INIT.*meta-train"):
+        ProtoNetClassifier(init=str(tmp_path / "nothing.pt"), device="cpu").fit(X, y)
+
+
+def test_protonet_generates_its_output_layer_from_the_class_prototypes():
+    X, y = _blobs()
+    model = ProtoNetClassifier(device="cpu").fit(X, np.array(["a", "b", "c"])[y])
+    encoder = model.network_[0]
+    with torch.no_grad():
+        e = encoder(model._inputs(X))
+        protos = torch.stack([e[torch.as_tensor(y) == c].mean(0) for c in range(3)])
+        distances = torch.cdist(e, protos) ** 2
+    expected = torch.softmax(-distances, dim=1).numpy()
+    np.testing.assert_allclose(model.predict_proba(X), expected, atol=1e-4)
+    assert list(model.predict(X[:3])) == ["a", "b", "c"]  # well-separated blobs
+    cosine = ProtoNetClassifier(distance="cosine", temperature=0.1, device="cpu").fit(X, y)
+    assert (cosine.predict(X) == y).mean() > 0.9
+
+
+def test_a_prototype_head_with_no_steps_is_protonet():
+    X, y = _blobs(seed=1)
+    proto = ProtoNetClassifier(device="cpu").fit(X, y)
+    meta = MetaMLPClassifier(steps=0, head="prototypes", device="cpu").fit(X, y)
+    np.testing.assert_allclose(meta.predict_proba(X), proto.predict_proba(X), atol=1e-5)
+
+
+def test_fine_tuning_learns_and_head_only_keeps_the_meta_learned_features():
+    X, y = _blobs(n=90, seed=2)
+    start = MetaMLPClassifier(steps=0, device="cpu").fit(X, y)
+    tuned = MetaMLPClassifier(steps=50, learning_rate=0.1, device="cpu").fit(X, y)
+    head = MetaMLPClassifier(steps=50, adapt="head", device="cpu").fit(X, y)
+    assert (tuned.predict(X) == y).mean() > 0.95
+    assert (tuned.predict(X) == y).mean() > (start.predict(X) == y).mean()
+    net, _ = load_cached_initialisation()
+    first = net[0].weight
+    torch.testing.assert_close(head.network_[0].weight, first)  # frozen encoder
+    assert not torch.allclose(tuned.network_[0].weight, first)  # every layer adapted
+    assert not torch.allclose(head.network_[-1].weight, start.network_[-1].weight)
+
+
+def test_more_classes_than_output_units_get_prototype_units():
+    X, y = _blobs(n=120, classes=12, seed=3)
+    model = MetaMLPClassifier(steps=5, device="cpu").fit(X, y)
+    assert model.predict_proba(X).shape == (120, 12)
+
+
+def test_fits_are_deterministic_including_mini_batches_and_sample_weights():
+    X, y = _blobs(n=MAX_BATCH + 100, classes=2, seed=4)
+    w = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    a = MetaMLPClassifier(steps=8, random_state=3, device="cpu").fit(X, y, sample_weight=w)
+    b = MetaMLPClassifier(steps=8, random_state=3, device="cpu").fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = MetaMLPClassifier(steps=8, random_state=4, device="cpu").fit(X, y, sample_weight=w)
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))  # other batches
+
+
+def test_regression_fine_tunes_a_fresh_output_unit():
+    from sklearn.datasets import make_friedman1
+
+    X, y = make_friedman1(n_samples=300, random_state=0)
+    model = MetaMLPRegressor(steps=200, learning_rate=0.05, device="cpu").fit(X, y)
+    assert model.score(X, y) > 0.6
+    assert MetaMLPRegressor(steps=0, device="cpu").fit(X, y).score(X, y) == pytest.approx(
+        0.0, abs=1e-9)  # a zero output unit predicts the mean
+
+
+def test_bad_hyperparameters_are_named():
+    X, y = _blobs()
+    with pytest.raises(ValueError, match="adapt"):
+        MetaMLPClassifier(adapt="middle", device="cpu").fit(X, y)
+    with pytest.raises(ValueError, match="distance"):
+        ProtoNetClassifier(distance="manhattan", device="cpu").fit(X, y)
+
+
+def test_the_meta_learners_are_searched_by_default_and_protonet_only_classifies():
+    clf = available_learners(None, 300, "classification")
+    reg = available_learners(None, 300, "regression")
+    assert {"mlp", "mlp_meta", "protonet"} <= set(clf)
+    assert "mlp_meta" in reg and "protonet" not in reg
+    assert LEARNERS["protonet"].tasks == ("classification",)
+    with pytest.raises(DataError, match="protonet is for classification only"):
+        available_learners(["linear", "protonet"], 300, "regression")
+
+
+def test_fit_on_a_small_dataset_tries_mlp_meta_and_protonet_after_the_warm_start(
+        monkeypatch):
+    """Done means: with the shipped knowledge base and initialisation, a fit on a few
+    hundred rows shows mlp_meta and protonet trials (the knowledge base holds none of
+    theirs, so their defaults follow the warm start's proposals)."""
+    from sklearn.datasets import make_classification
+
+    from automl_meta import AutoMLClassifier
+    from automl_meta.knowledge.storage import SHIPPED_KNOWLEDGE_ENV
+    from automl_meta.warm_start.suggest import WARM_START_TRIALS
+
+    monkeypatch.delenv(SHIPPED_KNOWLEDGE_ENV)  # the shipped knowledge base
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=4, n_classes=3,
+                               random_state=7)
+    model = AutoMLClassifier(n_trials=WARM_START_TRIALS + 2, cv=3, storage="memory",
+                             verbose=0, learners=["linear", "knn", "mlp_meta", "protonet"],
+                             random_state=0).fit(X, y)
+    board = model.leaderboard()
+    origins = [t.user_attrs["origin"] for t in model.study_.trials]
+    assert origins[0].startswith("warm-start")
+    tail = model.study_.trials[-2:]
+    assert [t.params["learner"] for t in tail] == ["protonet", "mlp_meta"]
+    assert all(t.user_attrs["origin"] == "default" for t in tail)
+    assert {"mlp_meta", "protonet"} <= set(board["learner"])
+    assert board.loc[board["learner"] == "protonet", "score"].notna().all()
+    assert all(t.user_attrs.get("device") == "cpu" for t in tail) or torch.cuda.is_available()
+
+
+def test_a_fitted_meta_learner_pickles_without_the_artifact(tmp_path, monkeypatch):
+    import pickle
+
+    X, y = _blobs()
+    model = MetaMLPClassifier(steps=3, device="cpu").fit(X, y)
+    blob = pickle.dumps(model)
+    monkeypatch.setenv("AUTOML_META_INIT", str(tmp_path / "gone.pt"))
+    np.testing.assert_array_equal(pickle.loads(blob).predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.gpu
+@CUDA
+def test_a_search_runs_its_torch_trials_on_cuda_in_the_worker_only():
+    from sklearn.datasets import load_breast_cancer
+
+    from automl_meta import AutoMLClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = AutoMLClassifier(n_trials=3, cv=3, storage="memory", verbose=0,
+                             warm_start=False, learners=["mlp_meta", "protonet", "mlp"],
+                             device="cuda").fit(X, y)
+    devices = {t.params["learner"]: t.user_attrs.get("device") for t in model.study_.trials}
+    assert devices == {"protonet": "cuda", "mlp_meta": "cuda", "mlp": "cuda"}
+    # The driver never touched CUDA (this runs before the test below initialises it here).
+    assert not torch.cuda.is_initialized()
+
+
+@pytest.mark.gpu
+@CUDA
+def test_cuda_and_cpu_give_the_same_models_up_to_float_rounding():
+    X, y = _blobs(n=MAX_BATCH + 200, classes=4, seed=5)
+    for make in (lambda d: MetaMLPClassifier(steps=25, device=d),
+                 lambda d: MetaMLPClassifier(steps=25, head="prototypes", adapt="head",
+                                             device=d),
+                 lambda d: ProtoNetClassifier(device=d)):
+        cpu, gpu = make("cpu").fit(X, y), make("cuda").fit(X, y)
+        assert cpu.device_ == "cpu" and gpu.device_ == "cuda"
+        np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-4)
+    reg_cpu = MetaMLPRegressor(steps=25, device="cpu").fit(X, y.astype(float))
+    reg_gpu = MetaMLPRegressor(steps=25, device="cuda").fit(X, y.astype(float))
+    np.testing.assert_allclose(reg_gpu.predict(X), reg_cpu.predict(X), rtol=1e-3, atol=1e-3)
