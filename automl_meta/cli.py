@@ -507,7 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "MAML or Reptile on n-way k-shot episodes of the "
                                    "corpus's classification datasets. Checkpoints as it "
                                    "goes; re-running the same command resumes.")
-    p.add_argument("--algo", default="fomaml", choices=["maml", "fomaml", "reptile"])
+    p.add_argument("--algo", default="reptile", choices=["maml", "fomaml", "reptile"],
+                   help="default reptile (the shipped initialisation's)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--steps", type=int, default=1000, help="outer steps (default 1000)")
     p.add_argument("--tasks-per-batch", type=int, default=16, metavar="T")

@@ -38,7 +38,7 @@ MAX_ROWS = 2000
 class Recipe:
     """Everything that defines a meta-training run (stored in its artifact)."""
 
-    algorithm: str = "fomaml"
+    algorithm: str = "reptile"
     width: int = 32
     hidden: int = 128
     layers: int = 2
