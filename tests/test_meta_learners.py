@@ -156,6 +156,22 @@ def test_fit_on_a_small_dataset_tries_mlp_meta_and_protonet_after_the_warm_start
     assert all(t.user_attrs.get("device") == "cpu" for t in tail) or torch.cuda.is_available()
 
 
+def test_the_surrogate_has_no_opinion_on_families_it_never_saw(monkeypatch):
+    """The BO prior mean for mlp_meta/protonet is neutral (0.5), not an extrapolation."""
+    from automl_meta.knowledge.storage import SHIPPED_KNOWLEDGE_ENV
+    from automl_meta.search_space import default_configs
+    from automl_meta.warm_start.suggest import proposal_model_for
+
+    monkeypatch.delenv(SHIPPED_KNOWLEDGE_ENV)
+    task_model = proposal_model_for().tasks["classification"]
+    assert "protonet" not in task_model.learners and "linear" in task_model.learners
+    configs = default_configs(["linear", "protonet", "mlp_meta"], "classification")
+    query = np.zeros(len(task_model.feature_names))
+    predicted = task_model.predict(query, configs)
+    assert predicted[1] == predicted[2] == 0.5
+    assert predicted[0] == task_model.predict(query, configs[:1])[0] != 0.5
+
+
 def test_a_fitted_meta_learner_pickles_without_the_artifact(tmp_path, monkeypatch):
     import pickle
 

@@ -98,12 +98,16 @@ class TaskModel:
 
     def predict(self, query: np.ndarray, configs: Sequence[dict[str, Any]]) -> np.ndarray:
         """The surrogate's predicted rank (percentile, 1 best) of each configuration on the
-        queried dataset."""
-        if self.surrogate is None or not configs:
-            return np.full(len(configs), 0.5)
-        enc = self.encoder.encode(configs)
-        rows = np.hstack([np.repeat(query[None, :], len(configs), axis=0), enc])
-        return np.asarray(self.surrogate.predict(rows), dtype=float)
+        queried dataset; 0.5 (no opinion) for families the knowledge base holds no trials
+        of."""
+        out = np.full(len(configs), 0.5)
+        known = [i for i, c in enumerate(configs) if c.get(LEARNER_PARAM) in self.learners]
+        if self.surrogate is None or not known:
+            return out
+        enc = self.encoder.encode([configs[i] for i in known])
+        rows = np.hstack([np.repeat(query[None, :], len(known), axis=0), enc])
+        out[known] = np.asarray(self.surrogate.predict(rows), dtype=float)
+        return out
 
 
 @dataclass
