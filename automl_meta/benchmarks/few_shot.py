@@ -242,26 +242,43 @@ def summary(frame, held, args, commit: str, seconds: float, markdown_table) -> s
             + markdown_table(pd.DataFrame(wins).set_index("initialisation"), 3) + "\n")
 
 
+PLOTTED = ("random init", "maml", "fomaml", "reptile", "random init, prototype head",
+           "reptile, prototype head")
+
+
 def _plot(frame, path: Path) -> None:
-    """Accuracy against adaptation steps, one panel per K (plotly, self-contained)."""
+    """Accuracy against adaptation steps, one panel per K: the fine-tuned starts as
+    lines, ProtoNet as points at 0 steps, the scikit-learn learner picked by CV and the
+    test-picked oracle as flat dashed lines (plotly, self-contained)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=len(SHOTS), subplot_titles=[f"K = {k}" for k in SHOTS],
                         shared_yaxes=True)
     mean = frame.groupby(["method", "S", "K"])["accuracy"].mean().reset_index()
-    for i, method in enumerate(sorted(mean["method"].unique())):
+    protonets = sorted(m for m in mean["method"].unique() if m.startswith("protonet"))
+    methods = [m for m in PLOTTED if m in set(mean["method"])] + protonets + [CV_PICK, ORACLE]
+    x_flat = [1, max(STEPS) + 1]
+    for i, method in enumerate(methods):
+        colour = _COLOURS[i % len(_COLOURS)]
         for j, k in enumerate(SHOTS):
             part = mean[(mean["method"] == method) & (mean["K"] == k)]
-            x = part["S"].clip(lower=0).to_numpy()
-            mode = "lines+markers" if len(part) > 1 else "markers"
-            fig.add_trace(go.Scatter(x=x + 1, y=part["accuracy"], mode=mode, name=method,
-                                     legendgroup=method, showlegend=j == 0,
-                                     line={"color": _COLOURS[i % len(_COLOURS)]}),
-                          row=1, col=j + 1)
-    fig.update_xaxes(type="log", title_text="adaptation steps + 1")
-    fig.update_yaxes(title_text="balanced accuracy", col=1)
-    fig.update_layout(title="Few-shot accuracy on held-out corpus families", height=450)
+            if method in (CV_PICK, ORACLE):
+                trace = go.Scatter(x=x_flat, y=[part["accuracy"].iloc[0]] * 2, mode="lines",
+                                   line={"color": colour, "dash": "dash" if method == CV_PICK
+                                         else "dot"})
+            else:
+                trace = go.Scatter(x=part["S"] + 1, y=part["accuracy"],
+                                   mode="lines+markers" if len(part) > 1 else "markers",
+                                   line={"color": colour, "dash": "dot" if "prototype" in method
+                                         else "solid"}, marker={"size": 9})
+            trace.update(name=method, legendgroup=method, showlegend=j == 0)
+            fig.add_trace(trace, row=1, col=j + 1)
+    fig.update_xaxes(type="log", title_text="adaptation steps S + 1")
+    fig.update_yaxes(title_text="balanced accuracy (held-out families)", col=1)
+    fig.update_layout(title="Few-shot: meta-learned starts, random init and scikit-learn",
+                      height=640, width=1200, margin={"b": 170},
+                      legend={"orientation": "h", "y": -0.2, "x": 0})
     fig.write_html(path, include_plotlyjs=True)
 
 

@@ -177,10 +177,12 @@ def build_estimator(
     if learner == "mlp_meta":
         from .torch.meta import MetaMLPClassifier, MetaMLPRegressor
 
-        cls = MetaMLPClassifier if clf else MetaMLPRegressor
-        return cls(steps=int(params["steps"]), learning_rate=params["learning_rate"],
-                   adapt=params["adapt"], head=params.get("head", "meta"),
-                   random_state=random_state, n_threads=n_threads, device=device)
+        common = dict(steps=int(params["steps"]), learning_rate=params["learning_rate"],
+                      adapt=params["adapt"], random_state=random_state, n_threads=n_threads,
+                      device=device)
+        if clf:
+            return MetaMLPClassifier(head=params["head"], **common)
+        return MetaMLPRegressor(**common)
     if learner == "protonet":
         if not clf:
             raise DataError("protonet is a classifier; it cannot learn regression.")

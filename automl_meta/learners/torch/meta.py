@@ -172,12 +172,11 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
     starts at the mean), fine-tuned on the standardised target."""
 
     def __init__(self, steps: int = 25, learning_rate: float = 0.1, adapt: str = "all",
-                 head: str = "meta", init: str | None = None, random_state: int = 0,
-                 n_threads: int = 1, device: str = "auto"):
+                 init: str | None = None, random_state: int = 0, n_threads: int = 1,
+                 device: str = "auto"):
         self.steps = steps
         self.learning_rate = learning_rate
         self.adapt = adapt
-        self.head = head
         self.init = init
         self.random_state = random_state
         self.n_threads = n_threads
