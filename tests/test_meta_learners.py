@@ -56,8 +56,14 @@ def test_protonet_generates_its_output_layer_from_the_class_prototypes():
         e = encoder(model._inputs(X))
         protos = torch.stack([e[torch.as_tensor(y) == c].mean(0) for c in range(3)])
         distances = torch.cdist(e, protos) ** 2
-    expected = torch.softmax(-distances, dim=1).numpy()
+    # logits: minus squared distances, on the scale of the rows' own distance to their class
+    spread = distances[torch.arange(len(y)), torch.as_tensor(y)].mean()
+    expected = torch.softmax(-distances / spread, dim=1).numpy()
     np.testing.assert_allclose(model.predict_proba(X), expected, atol=1e-4)
+    sharper = ProtoNetClassifier(temperature=0.5, device="cpu").fit(X, y)
+    np.testing.assert_allclose(sharper.predict_proba(X),
+                               torch.softmax(-distances / (0.5 * spread), 1).numpy(),
+                               atol=1e-4)
     assert list(model.predict(X[:3])) == ["a", "b", "c"]  # well-separated blobs
     cosine = ProtoNetClassifier(distance="cosine", temperature=0.1, device="cpu").fit(X, y)
     assert (cosine.predict(X) == y).mean() > 0.9

@@ -112,7 +112,7 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
     "protonet": {
         "classification": {
             "distance": CategoricalDistribution(["euclidean", "cosine"]),
-            "temperature": _float(0.1, 100.0, log=True),
+            "temperature": _float(0.05, 20.0, log=True),
         }
     },
     # Testing only: see automl_meta.testing.faults.

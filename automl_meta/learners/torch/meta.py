@@ -10,9 +10,7 @@
   a fresh output unit on the meta-learned hidden layers.
 * ``protonet`` (:class:`ProtoNetClassifier`): no gradient steps at all. The class means
   ("prototypes") of the training rows in the meta-learned embedding generate the output
-  layer: for squared Euclidean distance ``-|e - p|^2 = 2 p.e - |p|^2 - |e|^2``, so class
-  ``c`` gets weights ``2 p_c`` and bias ``-|p_c|^2`` (the ``|e|^2`` term is the same for
-  every class); with cosine distance, weights ``p_c / |p_c|`` on the normalised embedding.
+  layer (:func:`_prototype_layer`).
 
 Inputs are the search's ``"scaled"`` preprocessing; each learner then applies the
 artifact's :class:`~automl_meta.meta_learning.episodes.InputMap`, exactly as
@@ -70,6 +68,33 @@ def _prototypes(e: torch.Tensor, y: torch.Tensor, w: torch.Tensor, k: int) -> to
     ``y == c``), one row per class."""
     onehot = nn.functional.one_hot(y, k).to(e.dtype) * w[:, None]
     return (onehot.T @ e) / onehot.sum(0).clamp_min(1e-12)[:, None]
+
+
+def _prototype_layer(e: torch.Tensor, y: torch.Tensor, w: torch.Tensor, k: int,
+                     distance: str = "euclidean", temperature: float = 1.0) -> nn.Linear:
+    """The output layer the class prototypes generate.
+
+    Euclidean: ``-|e - p_c|^2 = 2 p_c.e - |p_c|^2 - |e|^2``, and the last term is the
+    same for every class, so unit ``c`` gets weights ``2 p_c`` and bias ``-|p_c|^2``.
+    Cosine (``e`` already normalised): weights ``p_c / |p_c|``. The logits are divided by
+    ``temperature`` times the training rows' mean distance to their own prototype, so
+    that ``temperature=1`` gives probabilities on the data's own scale (raw squared
+    distances in a 128-unit embedding would make them near 0 or 1).
+    """
+    protos = _prototypes(e, y, w, k)
+    layer = nn.Linear(e.shape[1], k).to(e.device)
+    with torch.no_grad():
+        if distance == "cosine":
+            unit = nn.functional.normalize(protos, dim=1)
+            spread = 1 - (e * unit[y]).sum(1)
+            weight, bias = unit, torch.zeros(k, device=e.device)
+        else:
+            spread = ((e - protos[y]) ** 2).sum(1)
+            weight, bias = 2 * protos, -(protos ** 2).sum(1)
+        scale = float(temperature) * float((spread * w).sum() / w.sum()) or 1.0
+        layer.weight.copy_(weight / max(scale, 1e-6))
+        layer.bias.copy_(bias / max(scale, 1e-6))
+    return layer
 
 
 def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
@@ -140,11 +165,8 @@ class MetaMLPClassifier(ClassifierMixin, _MetaBase):
         out_layer: nn.Linear = list(net.children())[-1]
         if self.head == "prototypes" or k > out_layer.out_features:
             with torch.no_grad():
-                protos = _prototypes(_encoder(net)(x), target, w, k)
-            new = nn.Linear(out_layer.in_features, k).to(device)
-            with torch.no_grad():
-                new.weight.copy_(2 * protos)
-                new.bias.copy_(-(protos ** 2).sum(1))
+                embedded = _encoder(net)(x)
+            new = _prototype_layer(embedded, target, w, k)
             net = nn.Sequential(*list(net.children())[:-1], new)
         else:  # the first k meta-learned units (meta-training placed classes at random)
             new = nn.Linear(out_layer.in_features, k).to(device)
@@ -161,7 +183,7 @@ class MetaMLPClassifier(ClassifierMixin, _MetaBase):
     def predict_proba(self, X):
         with torch.no_grad():
             logits = self.network_(self._inputs(X))
-        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+        return torch.softmax(logits.double(), dim=1).numpy()
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
@@ -214,8 +236,9 @@ class ProtoNetClassifier(ClassifierMixin, _MetaBase):
     """A prototypical network on the meta-learned encoder; the class prototypes generate
     the output layer (no gradient steps).
 
-    ``temperature`` divides the logits: it shapes the probabilities (log loss, calibration)
-    and leaves the predicted class unchanged.
+    ``temperature`` divides the logits (relative to the training rows' own spread around
+    their prototypes): it shapes the probabilities (log loss, calibration) and leaves the
+    predicted class unchanged.
 
     Examples
     --------
@@ -253,15 +276,8 @@ class ProtoNetClassifier(ClassifierMixin, _MetaBase):
             e = encoder(x)
             if self.distance == "cosine":
                 e = nn.functional.normalize(e, dim=1)
-            protos = _prototypes(e, target, w, len(self.classes_))
-            out = nn.Linear(protos.shape[1], len(self.classes_)).to(device)
-            t = float(self.temperature)
-            if self.distance == "cosine":
-                out.weight.copy_(nn.functional.normalize(protos, dim=1) / t)
-                out.bias.zero_()
-            else:
-                out.weight.copy_(2 * protos / t)
-                out.bias.copy_(-(protos ** 2).sum(1) / t)
+        out = _prototype_layer(e, target, w, len(self.classes_), self.distance,
+                               self.temperature)
         layers = [encoder, _Normalise(), out] if self.distance == "cosine" else [encoder, out]
         self.network_ = nn.Sequential(*layers).cpu().eval()
         return self
@@ -269,7 +285,7 @@ class ProtoNetClassifier(ClassifierMixin, _MetaBase):
     def predict_proba(self, X):
         with torch.no_grad():
             logits = self.network_(self._inputs(X))
-        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+        return torch.softmax(logits.double(), dim=1).numpy()
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -116,7 +116,7 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
         return self
 
     def predict_proba(self, X):
-        return torch.softmax(self._forward(X), dim=1).numpy().astype(np.float64)
+        return torch.softmax(self._forward(X).double(), dim=1).numpy()
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
