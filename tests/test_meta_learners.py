@@ -124,6 +124,21 @@ def test_bad_hyperparameters_are_named():
         ProtoNetClassifier(distance="manhattan", device="cpu").fit(X, y)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
+def test_asking_for_cuda_without_it_fails_the_trial_with_a_clear_reason(fast):
+    from automl_meta import AutoMLClassifier
+
+    X, y = _blobs()
+    model = AutoMLClassifier(**{**fast, "n_trials": 2}, learners=["linear", "protonet"],
+                             device="cuda").fit(X, y)
+    failed = [t for t in model.study_.trials if t.params["learner"] == "protonet"]
+    assert failed[0].user_attrs["failure_reason"] == "error"
+    assert "sees no CUDA device" in failed[0].user_attrs["failure_message"]
+    assert model.best_config_["learner"] == "linear"  # the search went on
+    with pytest.raises(ValueError, match="device must be"):
+        AutoMLClassifier(**fast, device="tpu").fit(X, y)
+
+
 def test_the_meta_learners_are_searched_by_default_and_protonet_only_classifies():
     clf = available_learners(None, 300, "classification")
     reg = available_learners(None, 300, "regression")

@@ -14,10 +14,16 @@ from torch import nn
 
 
 def resolve_device(device: str) -> torch.device:
-    """``"auto"`` picks CUDA when available, else the CPU."""
+    """``"auto"`` picks CUDA when available, else the CPU; asking for CUDA where there is
+    none is an error that says so (the trial fails with it, the search goes on)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device={device!r}, but this process sees no CUDA device "
+                           "(torch.cuda.is_available() is False); use device='auto' or "
+                           "'cpu'.")
+    return resolved
 
 
 def _network(n_in: int, n_out: int, hidden: int, layers: int, dropout: float) -> nn.Module:
