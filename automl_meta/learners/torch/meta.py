@@ -53,6 +53,24 @@ class _MetaBase(BaseEstimator):
         return torch.as_tensor(self.input_map_.transform(X), dtype=torch.float32)
 
 
+class _MetaClassifier(ClassifierMixin, _MetaBase):
+    """Class labels in, probabilities out: shared by ``mlp_meta`` and ``protonet``."""
+
+    def _labels(self, y, sample_weight, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sets ``classes_``; returns the class indices and the row weights as tensors."""
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        return (torch.as_tensor(y_idx, dtype=torch.long, device=device),
+                _weights(sample_weight, len(y_idx), device))
+
+    def predict_proba(self, X):
+        with torch.no_grad():
+            logits = self.network_(self._inputs(X))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
 def _encoder(net: nn.Sequential) -> nn.Sequential:
     """Every layer but the output layer."""
     return nn.Sequential(*list(net.children())[:-1])
@@ -124,7 +142,7 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
         p.requires_grad_(False)
 
 
-class MetaMLPClassifier(ClassifierMixin, _MetaBase):
+class MetaMLPClassifier(_MetaClassifier):
     """The meta-learned network, fine-tuned on the training rows.
 
     ``init``: an artifact path (default: the shipped initialisation). Classes beyond the
@@ -157,36 +175,24 @@ class MetaMLPClassifier(ClassifierMixin, _MetaBase):
         if self.adapt not in ("all", "head") or self.head not in ("meta", "prototypes"):
             raise ValueError(f"adapt must be 'all' or 'head' (got {self.adapt!r}), head "
                              f"'meta' or 'prototypes' (got {self.head!r}).")
-        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
-        k = len(self.classes_)
         net, _, x, device = self._start(X)
-        target = torch.as_tensor(y_idx, dtype=torch.long, device=device)
-        w = _weights(sample_weight, len(y_idx), device)
+        target, w = self._labels(y, sample_weight, device)
+        k = len(self.classes_)
         out_layer: nn.Linear = list(net.children())[-1]
         if self.head == "prototypes" or k > out_layer.out_features:
             with torch.no_grad():
-                embedded = _encoder(net)(x)
-            new = _prototype_layer(embedded, target, w, k)
-            net = nn.Sequential(*list(net.children())[:-1], new)
+                new = _prototype_layer(_encoder(net)(x), target, w, k)
         else:  # the first k meta-learned units (meta-training placed classes at random)
             new = nn.Linear(out_layer.in_features, k).to(device)
             with torch.no_grad():
                 new.weight.copy_(out_layer.weight[:k])
                 new.bias.copy_(out_layer.bias[:k])
-            net = nn.Sequential(*list(net.children())[:-1], new)
+        net = nn.Sequential(*list(net.children())[:-1], new)
         _fine_tune(net, x, target, w, nn.CrossEntropyLoss(reduction="none"),
                    steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
                    seed=self.random_state)
         self.network_ = net.cpu().eval()
         return self
-
-    def predict_proba(self, X):
-        with torch.no_grad():
-            logits = self.network_(self._inputs(X))
-        return torch.softmax(logits.double(), dim=1).numpy()
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class MetaMLPRegressor(RegressorMixin, _MetaBase):
@@ -232,7 +238,7 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
         return out * self.y_scale_ + self.y_mean_
 
 
-class ProtoNetClassifier(ClassifierMixin, _MetaBase):
+class ProtoNetClassifier(_MetaClassifier):
     """A prototypical network on the meta-learned encoder; the class prototypes generate
     the output layer (no gradient steps).
 
@@ -267,11 +273,9 @@ class ProtoNetClassifier(ClassifierMixin, _MetaBase):
         if self.distance not in ("euclidean", "cosine"):
             raise ValueError(f"distance must be 'euclidean' or 'cosine', not "
                              f"{self.distance!r}.")
-        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
         net, _, x, device = self._start(X)
         encoder = _encoder(net)
-        target = torch.as_tensor(y_idx, dtype=torch.long, device=device)
-        w = _weights(sample_weight, len(y_idx), device)
+        target, w = self._labels(y, sample_weight, device)
         with torch.no_grad():
             e = encoder(x)
             if self.distance == "cosine":
@@ -281,14 +285,6 @@ class ProtoNetClassifier(ClassifierMixin, _MetaBase):
         layers = [encoder, _Normalise(), out] if self.distance == "cosine" else [encoder, out]
         self.network_ = nn.Sequential(*layers).cpu().eval()
         return self
-
-    def predict_proba(self, X):
-        with torch.no_grad():
-            logits = self.network_(self._inputs(X))
-        return torch.softmax(logits.double(), dim=1).numpy()
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class _Normalise(nn.Module):
