@@ -60,3 +60,27 @@ def test_summary_reports_regret_rank_and_time_to_one_percent():
     assert table.loc["a", "s_to_1%"] == 3.0 and table.loc["b", "s_to_1%"] == 5.5
     text = markdown_table(table)
     assert text.splitlines()[0].startswith("| method | regret@1")
+
+
+def test_single_pick_bound_holds_each_family_out():
+    """On a knowledge base where the forest wins on big data and the linear model on small
+    data, the nearest dataset's best is always right; the best mean over the other
+    families is always wrong (holding a dataset out tips the majority the other way)."""
+    from optuna.storages import InMemoryStorage
+
+    from automl_meta.benchmarks.warm_start import single_pick_table
+    from automl_meta.knowledge import KnowledgeBase
+
+    from .test_warm_start import add_dataset
+
+    storage, rng = InMemoryStorage(), np.random.default_rng(0)
+    for i in range(6):
+        add_dataset(storage, f"big{i}", f"big{i}", 2.0 + 0.1 * i, rng, extra_configs=0)
+        add_dataset(storage, f"small{i}", f"small{i // 2}", -2.0 - 0.1 * i, rng,
+                    extra_configs=0)
+    table = single_pick_table(KnowledgeBase(storage), neighbours=(1,))
+    column = "classification (12)"
+    assert table.at["best mean over the 1 nearest datasets", column] == 0.0
+    assert table.at["best mean over the knowledge base", column] == 1.0
+    assert table.at["10 random picks (for comparison)", column] == 0.0  # 3 configurations
+    assert list(table.columns) == [column, "all (12)"]
