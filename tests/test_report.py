@@ -208,7 +208,11 @@ def test_cli_dashboard_serves_the_study_with_origins_and_failure_reasons(searche
         assert attrs[-1]["failure_reason"] == "timeout"
     finally:
         proc.terminate()
-        output = proc.communicate(timeout=10)[0]
+        try:
+            output = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:  # a loaded machine; the server ignored SIGTERM
+            proc.kill()
+            output = proc.communicate()[0]
     assert f"Open http://127.0.0.1:{port}/" in output
 
 
