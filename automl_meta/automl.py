@@ -58,7 +58,7 @@ from .search.scale_out import (
 from .search_space import LEARNER_PARAM, default_configs, search_space_description
 from .warm_start import ProposalModel
 from .warm_start.model import TaskModel
-from .warm_start.suggest import WARM_START_TRIALS, proposal_model_for
+from .warm_start.suggest import WARM_START_TRIALS, proposal_model_for, with_own_history
 
 logger = logging.getLogger(__name__)
 
@@ -189,10 +189,11 @@ class _AutoMLBase(BaseEstimator):
         meta = extract_meta_features(frame, y_series, self._task,
                                      random_state=self.random_state)
         trivial = learners == ["baseline"]
-        warm = None if trivial or self.warm_start is False else self._proposal_model()
+        storage = get_storage(self.storage, wal=True)
+        warm = None if trivial or self.warm_start is False else self._proposal_model(
+            storage, fingerprint)
         task_model = warm.tasks.get(self._task) if warm is not None else None
         self.nearest_datasets_ = self._nearest_datasets(meta, fingerprint, task_model)
-        storage = get_storage(self.storage, wal=True)
         name = self.study_name or _default_study_name(dataset_name, fingerprint)
         study = _open_study(storage, name, metric.direction, self._sampler(
             learners, meta, task_model), {
@@ -226,7 +227,7 @@ class _AutoMLBase(BaseEstimator):
         initial, initial_attrs = [], []
         if fresh and task_model is not None and warm is not None:
             for p in warm.suggest(meta, self._task, k=WARM_START_TRIALS, learners=learners,
-                                  seed=self.random_state):
+                                  seed=self.random_state, fingerprint=fingerprint):
                 initial.append(p.config)
                 initial_attrs.append({"origin": f"warm-start:{p.source}",
                                       "warm_start_source": p.origin,
@@ -353,15 +354,19 @@ class _AutoMLBase(BaseEstimator):
         logger.info("Report written to %s", path)
         return str(path)
 
-    def _proposal_model(self) -> ProposalModel:
+    def _proposal_model(self, storage: Any, fingerprint: str) -> ProposalModel:
         """The warm start's proposal model: ``warm_start`` itself if it is one, else the
-        model of the ``knowledge`` storages (default: the shipped knowledge base)."""
+        model of the ``knowledge`` storages; by default the shipped knowledge base's, with
+        the past fits in the study ``storage`` added to its nearest neighbours."""
         if isinstance(self.warm_start, ProposalModel):
             return self.warm_start
         if self.warm_start is not True:
             raise TypeError(f"warm_start must be True, False or a ProposalModel, not "
                             f"{self.warm_start!r}.")
-        return proposal_model_for(self.knowledge)
+        model = proposal_model_for(self.knowledge)
+        if self.knowledge is not None:
+            return model
+        return with_own_history(model, storage, fingerprint)
 
     def _sampler(self, learners: list[str], meta: dict[str, float],
                  task_model: TaskModel | None) -> optuna.samplers.BaseSampler:
@@ -491,7 +496,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     knowledge : str, list of str or KnowledgeBase, optional
         Past experiences to learn from, read-only: storage URLs (another project's
         database, a colleague's export) or a ``KnowledgeBase``. Default: the shipped
-        knowledge base (``studies/knowledge.db``, or ``$AUTOML_META_KNOWLEDGE``).
+        knowledge base (``studies/knowledge.db``, or ``$AUTOML_META_KNOWLEDGE``), with
+        the past fits in ``storage`` added to the warm start's nearest datasets (and, for
+        a dataset fitted before, its best configurations first).
     warm_start : bool or ProposalModel, default True
         Start from configurations proposed by the proposal model of ``knowledge`` (the
         nearest past datasets' bests, the greedy portfolio and the surrogate's picks,

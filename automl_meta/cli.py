@@ -242,7 +242,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     frame = suggest_configs(args.data, args.target, k=args.k, knowledge=args.knowledge,
                             task=args.task, strategy=args.strategy, learners=args.learners,
-                            random_state=args.seed)
+                            random_state=args.seed, storage=args.storage)
     if args.json:
         print(json.dumps(frame["config"].tolist(), indent=2))
         return 0
@@ -387,7 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
     p.add_argument("-k", type=int, default=10, help="number of proposals (default 10)")
     p.add_argument("--knowledge", nargs="+", default=None, metavar="URL",
-                   help="knowledge base storage(s) (default: the shipped one)")
+                   help="knowledge base storage(s) (default: the shipped one, plus the "
+                        "past fits in --storage, as fit uses)")
+    p.add_argument("--storage", default=None, metavar="URL",
+                   help="study storage whose past fits join the default knowledge "
+                        "(default: the default study storage)")
     p.add_argument("--strategy", default="full", choices=["full", "knn", "surrogate",
                                                           "portfolio"])
     p.add_argument("--learners", nargs="+", default=None, metavar="L")

@@ -306,7 +306,10 @@ def test_suggest_configs_with_the_shipped_knowledge_base(monkeypatch):
     frame = suggest_configs(load_wine(as_frame=True).frame, "target", k=6)
     assert list(frame.columns) == ["learner", "params", "origin", "predicted_score", "config"]
     assert len(frame) == 6 and frame["learner"].nunique() >= 3
-    assert frame["origin"].str.match(r"^(portfolio|surrogate|knn:.+)$").all()
+    # wine is in the shipped corpus: its own three best configurations lead
+    assert frame["origin"].tolist()[:3] == ["same-dataset:wine"] * 3
+    assert frame["origin"][3:].str.match(r"^(portfolio|surrogate|knn:.+)$").all()
+    assert frame["config"].map(json.dumps).nunique() == 6
     only = suggest_configs(load_wine(as_frame=True).frame, "target", k=3, learners=["svm"])
     assert set(only["learner"]) == {"svm"}
 
@@ -319,3 +322,101 @@ def test_missing_knowledge_base_is_an_error_and_no_file_is_created(tmp_path):
     with pytest.raises(StorageError, match="does not exist"):
         suggest_configs(_small_classification(), k=2, knowledge=url)
     assert not (tmp_path / "nope.db").exists()
+
+
+# ------------------------------------------------------------------ your own past fits
+def _past_fit(storage, name: str, size: float, best: dict) -> None:
+    """A past fit on a dataset of ``size`` where ``best`` won."""
+    meta = query(size)
+    study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
+    for key, value in {"fingerprint": f"fp-{name}", "dataset": name, "task": "classification",
+                       "metric": "accuracy", "meta_features": meta}.items():
+        study.set_user_attr(key, value)
+    for config in (LINEAR, FOREST, KNN):
+        study.add_trial(optuna.trial.create_trial(
+            params=config, distributions=_distributions(config),
+            value=0.9 if config == best else 0.6))
+
+
+def test_own_past_fits_join_the_neighbours_and_the_same_dataset_leads(model):
+    storage = InMemoryStorage()
+    _past_fit(storage, "mine", 9.0, best=KNN)  # big, yet k-NN won: unlike the knowledge base
+    before = [dict(d) for d in model.tasks["classification"].datasets]
+    mine = model.with_history(KnowledgeBase(storage), fingerprint="fp-mine")
+    assert model.tasks["classification"].datasets == before  # the model itself is unchanged
+    assert len(mine.tasks["classification"].datasets) == len(before) + 1
+    assert mine.knowledge_digest != model.knowledge_digest
+    assert mine.knowledge_urls == model.knowledge_urls + ["InMemoryStorage"]
+    near = mine.suggest(query(9.0), "classification", k=3, strategy="knn")
+    assert (near[0].origin, near[0].config) == ("knn:mine", KNN)
+    same = mine.suggest(query(9.0), "classification", k=6, fingerprint="fp-mine")
+    assert [p.origin for p in same[:3]] == ["same-dataset:mine"] * 3
+    assert same[0].config == KNN  # its best first
+    assert len({json.dumps(p.config, sort_keys=True) for p in same}) == 6
+    # without the fingerprint, the same dataset's bests are only candidates
+    assert all(p.source != "same-dataset"
+               for p in mine.suggest(query(9.0), "classification", k=6))
+    assert model.with_history(KnowledgeBase(InMemoryStorage())) is model
+    # a dataset the knowledge base holds (big0: the forest won there), searched again
+    # by you (k-NN won): your own result leads
+    _past_fit(storage, "big0", 2.0, best=KNN)
+    again = model.with_history(KnowledgeBase(storage), fingerprint="fp-big0")
+    lead = again.suggest(query(2.0), "classification", k=4, fingerprint="fp-big0")
+    assert (lead[0].origin, lead[0].config) == ("same-dataset:big0", KNN)
+    assert model.suggest(query(2.0), "classification", k=1, fingerprint="fp-big0"
+                         )[0].config == FOREST  # the knowledge base's own best, without
+    # another dataset's past fits: one query per study, its best configuration only
+    other = model.with_history(KnowledgeBase(storage))
+    assert other.tasks["classification"].datasets[-1]["best"] == [KNN]
+
+
+def test_best_configs_reads_each_dataset_direction_aware():
+    storage = InMemoryStorage()
+    _past_fit(storage, "a", 1.0, best=FOREST)
+    study = optuna.create_study(storage=storage, study_name="b", direction="minimize")
+    study.set_user_attr("fingerprint", "fp-b")
+    study.set_user_attr("meta_features", query(0.0))
+    for config, loss in ((LINEAR, 0.3), (KNN, 0.1), (FOREST, 0.2)):
+        study.add_trial(optuna.trial.create_trial(
+            params=config, distributions=_distributions(config), value=loss))
+    kb = KnowledgeBase(storage)
+    assert kb.best_configs() == {"fp-a": [FOREST], "fp-b": [KNN]}
+    assert kb.best_configs(2, fingerprints=["fp-b"]) == {"fp-b": [KNN, FOREST]}
+    tuned = InMemoryStorage()  # runners-up that are near-copies of the best
+    _past_fit(tuned, "c", 1.0, best=LINEAR)
+    study = optuna.load_study(study_name="c", storage=tuned)
+    near_copy = {**LINEAR, "linear.C": 1.1}
+    study.add_trial(optuna.trial.create_trial(
+        params=near_copy, distributions=_distributions(near_copy), value=0.85))
+    assert KnowledgeBase(tuned).best_configs(2)["fp-c"] == [LINEAR, near_copy]
+    assert KnowledgeBase(tuned).best_configs(2, one_per_learner=True)["fp-c"] == [
+        LINEAR, FOREST]
+
+
+def test_a_second_fit_of_the_same_data_starts_from_the_first_fits_best(tmp_path, monkeypatch):
+    from automl_meta import AutoMLClassifier
+
+    knowledge = f"sqlite:///{tmp_path / 'knowledge.db'}"
+    storage = optuna.storages.RDBStorage(knowledge)
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        add_dataset(storage, f"big{i}", f"big{i}", 2.0 + 0.1 * i, rng)
+        add_dataset(storage, f"small{i}", f"small{i}", -2.0 - 0.1 * i, rng)
+    storage.engine.dispose()
+    monkeypatch.setenv("AUTOML_META_KNOWLEDGE", knowledge)
+    studies = f"sqlite:///{tmp_path / 'studies.db'}"
+    X, y = _small_classification()
+    options = dict(n_trials=3, storage=studies, verbose=0, isolation="none",
+                   learners=LEARNERS)
+    first = AutoMLClassifier(study_name="first", **options).fit(X, y)
+    assert not any(t.user_attrs["origin"] == "warm-start:same-dataset"
+                   for t in first.study_.trials)
+    second = AutoMLClassifier(study_name="second", **options).fit(X, y)
+    lead = second.study_.trials[0]
+    assert lead.user_attrs["origin"] == "warm-start:same-dataset"
+    assert lead.params == first.study_.best_trial.params
+    assert studies in second.study_.user_attrs["warm_start"]["knowledge"]
+    # cold, or with knowledge named explicitly, past fits are not read
+    named = AutoMLClassifier(study_name="third", knowledge=knowledge, **options).fit(X, y)
+    assert all(t.user_attrs["origin"] != "warm-start:same-dataset"
+               for t in named.study_.trials)

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # Where the warm-start benchmark's curves are looked for when no --benchmark is given.
 DEFAULT_BENCHMARK = Path("benchmarks") / "warm_start" / "curves.json"
 ORIGIN_COLOURS = {
+    "warm-start:same-dataset": "#1e3a8a",
     "warm-start:knn": "#2563eb",
     "warm-start:surrogate": "#7c3aed",
     "warm-start:portfolio": "#0891b2",
@@ -82,6 +83,8 @@ def _learned_from(trial: FrozenTrial) -> str:
     source = str(trial.user_attrs.get("warm_start_source", ""))
     if source.startswith("knn:"):
         return f"the best of {source[4:]}, a nearest dataset"
+    if source.startswith("same-dataset:"):
+        return f"one of the best stored for this very dataset ({source[13:]})"
     return {"surrogate": "a random candidate the surrogate ranked high",
             "portfolio": "the greedy portfolio"}.get(source, source)
 

@@ -19,10 +19,11 @@ loads and rebuilds the artifact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,7 +58,7 @@ class Proposal:
     """One proposed configuration, where it came from and what the surrogate expects."""
 
     config: dict[str, Any]
-    origin: str  # "portfolio", "knn:<dataset>" or "surrogate"
+    origin: str  # "same-dataset:<dataset>", "portfolio", "knn:<dataset>" or "surrogate"
     predicted: float = float("nan")
 
     @property
@@ -132,21 +133,69 @@ class ProposalModel:
     def empty(cls) -> ProposalModel:
         return cls()
 
+    def with_history(self, kb: Any, fingerprint: str | None = None, n_best: int = 3
+                     ) -> ProposalModel:
+        """This model, with the datasets of ``kb`` (say, your own past fits) added to its
+        nearest-neighbour table: their meta-features scaled as the model's own, and each
+        one's best configuration. The dataset ``fingerprint``, the one about to be
+        searched, gets the best of each of its ``n_best`` best learner families, even if
+        the model holds it already, so that :meth:`suggest` leads with what your own
+        searches found on it. Every fit is then a lesson for the next, at the cost of one
+        query per past study, not of a rebuild: the portfolio and the surrogate stay as
+        built (``automl-meta warm-start build --knowledge ...`` retrains them on several
+        knowledge bases). Other datasets the model already holds, and tasks it has no
+        model of, are skipped. Returns ``self`` when nothing is added.
+        """
+        frame = kb.datasets()
+        known = {d["fingerprint"] for tm in self.tasks.values() for d in tm.datasets}
+        known.discard(fingerprint)
+        frame = frame[frame["task"].isin(list(self.tasks)) & ~frame.index.isin(known)]
+        if frame.empty:
+            return self
+        best = kb.best_configs(1, fingerprints=[fp for fp in frame.index if fp != fingerprint])
+        if fingerprint in frame.index:
+            best.update(kb.best_configs(n_best, fingerprints=[fingerprint],
+                                        one_per_learner=True))
+        tasks = dict(self.tasks)
+        added = 0
+        for task, tm in self.tasks.items():
+            enc = tm.encoder
+            extra, meta = [], []
+            for fp, row in frame[frame["task"] == task].iterrows():
+                configs = [c for c in best.get(str(fp), []) if enc.supports(c)]
+                if configs:
+                    extra.append({"fingerprint": str(fp), "dataset": str(row["dataset"]),
+                                  "family": str(row["family"]), "best": configs})
+                    meta.append(tm.scale_meta(row.to_dict()))
+            if extra:
+                tasks[task] = replace(tm, datasets=tm.datasets + extra,
+                                      meta=np.vstack([tm.meta, *meta]))
+                added += len(extra)
+        if not added:
+            return self
+        logger.info("Warm start: %d past dataset(s) of %s join the nearest neighbours.",
+                    added, ", ".join(kb.urls))
+        digest = hashlib.sha256(f"{self.knowledge_digest}+{kb.digest()}".encode())
+        return replace(self, tasks=tasks, knowledge_digest=digest.hexdigest()[:16],
+                       knowledge_urls=self.knowledge_urls + list(kb.urls))
+
     @property
     def n_datasets(self) -> int:
         return sum(len(t.datasets) for t in self.tasks.values())
 
     def suggest(self, meta_features: dict[str, float], task: Task, k: int = 10,
                 learners: Sequence[str] | None = None, strategy: str = "full",
-                n_neighbours: int = 10, n_random: int = 256, seed: int = 0
-                ) -> list[Proposal]:
+                n_neighbours: int = 10, n_random: int = 256, seed: int = 0,
+                fingerprint: str | None = None) -> list[Proposal]:
         """Up to ``k`` configurations to try first on a dataset with ``meta_features``.
 
         ``strategy`` is ``"full"`` (surrogate ranking over the portfolio, the nearest
         datasets' bests and random samples, spread across learner families), or one
         ingredient alone for comparison: ``"knn"`` (the nearest datasets' best
         configurations), ``"surrogate"`` (the surrogate's top ``k``) or ``"portfolio"``
-        (the greedy zero-shot portfolio).
+        (the greedy zero-shot portfolio). If the model holds the very dataset (the same
+        ``fingerprint``: a dataset fitted before, or shipped in the knowledge base), its
+        best configurations come first, with origin ``same-dataset:<name>``.
         """
         if strategy not in STRATEGIES:
             raise ValueError(f"Unknown warm-start strategy {strategy!r}; use one of "
@@ -186,11 +235,37 @@ class ProposalModel:
         for p, score in zip(pool, predicted, strict=True):
             p.predicted = round(float(score), 4)
         if strategy in ("knn", "portfolio"):
-            return pool[:k]  # in insertion order: nearest first / greedy order
-        order = sorted(range(len(pool)), key=lambda i: -predicted[i])
-        if strategy == "surrogate":
-            return [pool[i] for i in order[:k]]
-        return _diverse(pool, order, k)
+            chosen = pool[:k]  # in insertion order: nearest first / greedy order
+        else:
+            order = sorted(range(len(pool)), key=lambda i: -predicted[i])
+            chosen = ([pool[i] for i in order[:k]] if strategy == "surrogate"
+                      else _diverse(pool, order, k))
+        first = _same_dataset(model, fingerprint, enc) if fingerprint else []
+        if first:
+            for p, score in zip(first, model.predict(query, [p.config for p in first]),
+                                strict=True):
+                p.predicted = round(float(score), 4)
+            keys = {json.dumps(p.config, sort_keys=True) for p in first}
+            chosen = first + [p for p in chosen
+                              if json.dumps(p.config, sort_keys=True) not in keys]
+        return chosen[:k]
+
+
+SAME_DATASET_LEADS = 3
+
+
+def _same_dataset(model: TaskModel, fingerprint: str, enc: ConfigEncoder) -> list[Proposal]:
+    """Up to :data:`SAME_DATASET_LEADS` best configurations the model holds for the
+    dataset ``fingerprint`` itself, the latest added first (your own past fits, from
+    :meth:`ProposalModel.with_history`, before the knowledge base's)."""
+    out: dict[str, Proposal] = {}
+    for d in reversed(model.datasets):
+        if d["fingerprint"] == fingerprint:
+            for config in d["best"]:
+                if enc.supports(config):
+                    out.setdefault(json.dumps(config, sort_keys=True),
+                                   Proposal(dict(config), f"same-dataset:{d['dataset']}"))
+    return list(out.values())[:SAME_DATASET_LEADS]
 
 
 def _diverse(pool: list[Proposal], order: list[int], k: int) -> list[Proposal]:

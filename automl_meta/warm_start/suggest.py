@@ -16,7 +16,7 @@ from .model import Proposal, ProposalModel
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WARM_START_TRIALS", "proposal_model_for", "suggest_configs"]
+__all__ = ["WARM_START_TRIALS", "proposal_model_for", "suggest_configs", "with_own_history"]
 
 # How many proposals a fresh search starts with.
 WARM_START_TRIALS = 10
@@ -58,6 +58,24 @@ def proposal_model_for(knowledge: Any = None) -> ProposalModel:
     return load_or_build(kb, path)
 
 
+def with_own_history(model: ProposalModel, storage: Any = None,
+                     fingerprint: str | None = None) -> ProposalModel:
+    """``model`` with the past fits of the study ``storage`` (default: the default study
+    storage) in its nearest-neighbour table (:meth:`ProposalModel.with_history`, which
+    reads the best configurations of the dataset ``fingerprint`` in full); as is when
+    that storage is a SQLite file that does not exist yet, or holds no past fit."""
+    from ..knowledge import KnowledgeBase
+    from ..knowledge.storage import default_storage_url
+
+    if isinstance(storage, str) or storage is None:
+        url = default_storage_url() if storage is None else storage
+        if url == "memory" or not _sqlite_exists(url):
+            return model
+    if not model.tasks:
+        return model
+    return model.with_history(KnowledgeBase(storage), fingerprint=fingerprint)
+
+
 def _sqlite_exists(url: str) -> bool:
     if not url.startswith("sqlite:///"):
         return True
@@ -75,7 +93,8 @@ def proposals_frame(proposals: list[Proposal]) -> pd.DataFrame:
 
 def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS,
                     knowledge: Any = None, task: str = "auto", strategy: str = "full",
-                    learners: Any = None, random_state: int = 0) -> pd.DataFrame:
+                    learners: Any = None, random_state: int = 0,
+                    storage: Any = None) -> pd.DataFrame:
     """Propose ``k`` configurations for a dataset, without fitting anything.
 
     Parameters
@@ -87,7 +106,10 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
         Number of proposals.
     knowledge : optional
         Storage URL(s), a ``KnowledgeBase`` or a ``ProposalModel``; default the shipped
-        knowledge base.
+        knowledge base plus the past fits in ``storage``, as :func:`automl_meta.fit` uses.
+    storage : str, optional
+        The study storage whose past fits join the default knowledge (default: the default
+        study storage; ``"memory"``: none).
     strategy : {"full", "knn", "surrogate", "portfolio"}
         See :meth:`ProposalModel.suggest`.
     learners : list of str, optional
@@ -97,7 +119,8 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     -------
     DataFrame
         One row per proposal, in the order a search would try them: ``learner``,
-        ``params``, ``origin`` (``portfolio``, ``knn:<dataset>`` or ``surrogate``),
+        ``params``, ``origin`` (``same-dataset:<name>``, ``portfolio``,
+        ``knn:<dataset>`` or ``surrogate``),
         ``predicted_score`` (the surrogate's predicted percentile rank of the configuration
         among a dataset's trials: 1 means the best) and ``config`` (flat, ready for
         ``study.enqueue_trial``).
@@ -109,7 +132,7 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     >>> list(frame.columns)  # doctest: +SKIP
     ['learner', 'params', 'origin', 'predicted_score', 'config']
     """
-    from ..data import check_X_y, infer_task, load_dataset
+    from ..data import check_X_y, dataset_fingerprint, infer_task, load_dataset
     from ..data.validation import check_target
     from ..learners import available_learners
     from ..meta_features import extract
@@ -119,7 +142,11 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     resolved = infer_task(y_series, task)
     frame, y_series = check_X_y(X, y)
     meta = extract(frame, y_series, resolved, random_state=random_state)
+    fingerprint = dataset_fingerprint(frame, y_series)
     model = proposal_model_for(knowledge)
+    if knowledge is None:
+        model = with_own_history(model, storage, fingerprint)
     allowed = available_learners(learners, len(frame), resolved)
     return proposals_frame(model.suggest(meta, resolved, k=k, learners=allowed,
-                                         strategy=strategy, seed=random_state))
+                                         strategy=strategy, seed=random_state,
+                                         fingerprint=fingerprint))
