@@ -261,7 +261,8 @@ class _AutoMLBase(BaseEstimator):
                                 trial_timeout=self.trial_timeout,
                                 random_state=self.random_state, progress=progress,
                                 initial_configs=initial, initial_attrs=initial_attrs,
-                                budget_left=lambda: study_budget_left(study))
+                                budget_left=lambda: study_budget_left(study),
+                                reserve_refit=True)
             if helpers is not None:
                 progress.close()
                 left = None if deadline is None else deadline - time.monotonic()
@@ -472,8 +473,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     n_trials : int, optional
         Number of trials. With ``time_budget`` too, whichever ends first.
     time_budget : float, optional
-        Seconds of search. If neither budget is given, 60 s. ``fit`` returns within this
-        plus the final refit (and about a second of set-up).
+        Seconds for the whole fit. If neither budget is given, 60 s. The search keeps
+        back the estimated time of the final refit, so ``fit`` returns close to this
+        (a worker restart after a stopped trial can add a second or two).
     metric : str, optional
         ``"accuracy"``, ``"balanced_accuracy"``, ``"roc_auc"`` or ``"log_loss"``. Default:
         ROC-AUC for two classes, log-loss for more.

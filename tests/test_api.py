@@ -204,6 +204,66 @@ def test_time_budget_is_honoured():
     assert model.fit_seconds_ < 4 + 10
 
 
+class _TimedExecutor:
+    """A stand-in trial executor: each trial sleeps ``seconds`` and reports a fit time."""
+
+    def __init__(self, seconds: float, fit_time: float):
+        self.seconds, self.fit_time, self.timeouts = seconds, fit_time, []
+
+    def evaluate(self, config, seed, timeout):
+        import time
+
+        from automl_meta._types import TrialOutcome
+
+        self.timeouts.append(timeout)
+        time.sleep(self.seconds)
+        return TrialOutcome(ok=True, score=0.5, fold_scores=[0.5] * 5, fit_time=self.fit_time)
+
+
+def _search(executor, deadline_in: float, reserve_refit: bool):
+    import time
+
+    import optuna
+
+    from automl_meta.search.progress import SearchProgress
+    from automl_meta.search.runner import run_search
+
+    study = optuna.create_study(direction="maximize")
+    result = run_search(study, executor, learners=["knn"], task="classification",
+                        n_trials=3, deadline=time.monotonic() + deadline_in,
+                        trial_timeout=None, random_state=0,
+                        progress=SearchProgress(False, 3, None, "accuracy"),
+                        reserve_refit=reserve_refit)
+    return study, result
+
+
+def test_the_search_keeps_time_for_the_final_refit():
+    """The driver of a fit leaves the best trial's estimated refit time (fit time over 5
+    folds, scaled to all rows, with a margin) out of the next trials' time limits."""
+    from automl_meta.search.runner import REFIT_OVERHEAD, REFIT_SAFETY
+
+    executor = _TimedExecutor(seconds=0.0, fit_time=8.0)  # refit of all rows: about 2 s
+    _, result = _search(executor, 30.0, reserve_refit=True)
+    assert result.refit_seconds == 2.0
+    assert result.reserve() == REFIT_SAFETY * 2.0 + REFIT_OVERHEAD
+    assert executor.timeouts[0] > 29.0  # nothing to refit yet
+    assert 26.0 < executor.timeouts[1] < 30.0 - result.reserve() + 0.01
+    plain = _TimedExecutor(seconds=0.0, fit_time=8.0)
+    _search(plain, 30.0, reserve_refit=False)  # a worker: no refit to keep time for
+    assert plain.timeouts[1] > 29.0
+
+
+def test_a_trial_that_cannot_finish_in_the_time_left_is_not_started():
+    executor = _TimedExecutor(seconds=1.0, fit_time=0.01)
+    study, result = _search(executor, 2.0, reserve_refit=True)
+    # the first k-NN trial took 1 s; under 0.7 s were left for the second
+    assert len(executor.timeouts) == 1 and result.out_of_time
+    second = study.trials[1]
+    assert second.state.name == "FAIL"
+    assert second.user_attrs["failure_reason"] == "budget"
+    assert second.user_attrs["failure_message"].startswith("not started: knn trials took")
+
+
 def test_trial_timeout_fails_a_slow_trial(tmp_path):
     X, y = load_iris(return_X_y=True)
     model = AutoMLClassifier(n_trials=3, trial_timeout=0.3, learners=["mlp", "linear"],

@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 # Trials never start with less than this much budget left (seconds).
 MIN_TRIAL_SECONDS = 0.05
+# With ``reserve_refit``, the search leaves this multiple of the best trial's estimated
+# refit time (its fit time over k folds, scaled to all rows), plus REFIT_OVERHEAD seconds,
+# for the final refit, so that ``fit`` as a whole keeps to its time budget.
+REFIT_SAFETY = 1.5
+REFIT_OVERHEAD = 0.3
 # A storage call that fails because the database went away is retried with exponential
 # backoff (0.5, 1, 2, ... s) for about this long before the worker gives up.
 STORAGE_RETRY_SECONDS = 60.0
@@ -155,6 +160,15 @@ class SearchResult:
     budget_met: bool = False  # the study's shared budget (all workers' trials) is used up
     failures: dict[str, int] = field(default_factory=dict)
     last_ok: bool = False
+    refit_seconds: float = 0.0  # the best trial's estimated refit time on all rows
+    # wall seconds of this search's completed trials, per learner family
+    trial_seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def reserve(self) -> float:
+        """Seconds to keep for the final refit of the best trial so far."""
+        if not self.n_complete:
+            return 0.0
+        return REFIT_SAFETY * self.refit_seconds + REFIT_OVERHEAD
 
 
 def _record(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
@@ -196,11 +210,17 @@ def run_search(
     initial_configs: Sequence[dict] = (),
     initial_attrs: Sequence[dict] | None = None,
     budget_left: Callable[[], bool] | None = None,
+    reserve_refit: bool = False,
 ) -> SearchResult:
     """Run trials until ``n_trials`` are done or the monotonic ``deadline`` passes.
 
     A trial's time limit is the smaller of ``trial_timeout`` and the time left; a trial
-    cut off by the deadline is recorded as failed with reason ``"budget"``. Ctrl-C stops the
+    cut off by the deadline is recorded as failed with reason ``"budget"``. With
+    ``reserve_refit`` (the driver of a ``fit``, which refits the best afterwards), the time
+    left excludes the best trial's estimated refit time, and a sampled trial whose learner
+    family's trials have so far all taken longer than the time left is not started
+    (failed with reason ``"budget"``, the search stops): killing it at the deadline would
+    waste its time and the worker process the refit is about to use. Ctrl-C stops the
     search after recording the running trial as failed (reason ``"interrupted"``); the caller
     still refits the best trial so far.
 
@@ -220,8 +240,16 @@ def run_search(
     result = SearchResult()
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: list[float] = []
+    if deadline is not None and reserve_refit:
+        end = deadline
+
+        def deadline_now() -> float:
+            return end - result.reserve()
+    else:
+        def deadline_now() -> float | None:
+            return deadline
     while n_trials is None or result.n_complete + result.n_failed < n_trials:
-        if deadline is not None and deadline - time.monotonic() < MIN_TRIAL_SECONDS:
+        if deadline is not None and deadline_now() - time.monotonic() < MIN_TRIAL_SECONDS:
             result.out_of_time = True
             break
         trial: optuna.Trial | None = None
@@ -235,8 +263,8 @@ def run_search(
                 with_retry(lambda c=config, a=attrs: study.enqueue_trial(c, user_attrs=a),
                            "enqueuing a trial")
             trial = with_retry(lambda: _ask(study), "asking for a trial")
-            _run_one(study, trial, executor, learners, task, deadline, trial_timeout,
-                     random_state, result, maximize, best)
+            _run_one(study, trial, executor, learners, task, deadline_now(), trial_timeout,
+                     random_state, result, maximize, best, skip_hopeless=reserve_refit)
             progress.update(result.last_ok, best[0] if best else None)
         except KeyboardInterrupt:
             if trial is not None:
@@ -268,8 +296,10 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
              executor: ProcessExecutor | InProcessExecutor, learners: Sequence[str],
              task: Task, deadline: float | None, trial_timeout: float | None,
              random_state: int, result: SearchResult, maximize: bool,
-             best: list[float]) -> None:
-    """Sample, evaluate and record one trial; updates ``result`` and ``best`` in place."""
+             best: list[float], skip_hopeless: bool = False) -> None:
+    """Sample, evaluate and record one trial; updates ``result`` and ``best`` in place.
+    With ``skip_hopeless``, a trial whose family's trials all took longer than the time
+    left is recorded as failed (``"budget"``) without running, and the search stops."""
     seed = trial_seed(random_state, trial.number)
 
     def prepare() -> dict:
@@ -287,6 +317,17 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
         left = max(deadline - time.monotonic(), MIN_TRIAL_SECONDS)
         if limit is None or left < limit:
             limit, cut_by_budget = left, True
+        past = result.trial_seconds.get(config["learner"], [])
+        if skip_hopeless and best and past and min(past) > left:
+            _mark_failed(study, trial, "budget",
+                         f"not started: {config['learner']} trials took at least "
+                         f"{min(past):.1f} s here, and {left:.1f} s of the time budget "
+                         "were left")
+            result.n_failed += 1
+            result.failures["budget"] = result.failures.get("budget", 0) + 1
+            result.out_of_time = True
+            return
+    started = time.monotonic()
     with heartbeat(study, trial):
         outcome = executor.evaluate(config, seed, limit)
     if outcome.failure_reason == "timeout" and cut_by_budget:
@@ -297,8 +338,12 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
     result.last_ok = outcome.ok
     if outcome.ok:
         result.n_complete += 1
+        result.trial_seconds.setdefault(config["learner"], []).append(
+            time.monotonic() - started)
         if not best or (outcome.score > best[0] if maximize else outcome.score < best[0]):
             best[:] = [outcome.score]
+            folds = max(len(outcome.fold_scores), 2)
+            result.refit_seconds = outcome.fit_time / (folds - 1)
     else:
         result.n_failed += 1
         reason = str(outcome.failure_reason)
