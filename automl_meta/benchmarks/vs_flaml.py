@@ -175,21 +175,35 @@ def run_one(key: str, method: str, budget: float, seed: int) -> dict[str, Any]:
 def summarise(results: list[dict[str, Any]], methods: Sequence[str]
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per dataset, each method's test score (mean over seeds); and per method: mean rank,
-    wins / ties / losses against FLAML (ties: within :data:`TIE`), median wall time.
+    wins / ties / losses against FLAML (ties: within :data:`TIE`; a failed run loses),
+    wall time, trials and failed runs.
 
-    >>> rows = [{"key": "d", "task": "regression", "method": m, "seed": 0, "metric": "r2",
-    ...          "score": s, "seconds": 1.0, "n_trials": 3, "best": "x"}
-    ...         for m, s in (("automl_meta", 0.9), ("flaml", 0.8))]
+    >>> rows = [{"key": k, "method": m, "seed": 0, "metric": metric, "score": s,
+    ...          "seconds": 1.0, "n_trials": 3}
+    ...         for k, metric, m, s in (("d", "r2", "automl_meta", 0.9),
+    ...                                 ("d", "r2", "flaml", 0.8),
+    ...                                 ("e", "log_loss", "automl_meta", 0.5),
+    ...                                 ("e", "log_loss", "flaml", 0.4),
+    ...                                 ("f", "r2", "flaml", 0.3))]
+    >>> rows.append({"key": "f", "method": "automl_meta", "seed": 0, "error": "boom"})
     >>> per, overall = summarise(rows, ["automl_meta", "flaml"])
-    >>> overall.loc["automl_meta", "vs FLAML (W/T/L)"], overall.loc["automl_meta", "mean rank"]
-    ('1/0/0', 1.0)
+    >>> overall.loc["automl_meta", "vs FLAML (W/T/L)"]  # log-loss: lower is better
+    '1/0/2'
+    >>> round(float(overall.loc["automl_meta", "mean rank"]), 3), int(
+    ...     overall.loc["automl_meta", "failed runs"])
+    (1.667, 1)
     """
     frame = pd.DataFrame(results)
+    errors = (frame.groupby("method")["error"].count() if "error" in frame
+              else pd.Series(dtype=int))
+    if "error" in frame:  # a failed run scores as the worst of its dataset
+        frame = frame[frame["error"].isna()]
     per = frame.pivot_table(index=["key", "metric"], columns="method", values="score",
                             aggfunc="mean")[list(methods)]
     # higher is better everywhere but log-loss
     signed = per.mul([-1.0 if m == "log_loss" else 1.0 for m in per.index.get_level_values(
         "metric")], axis=0)
+    signed = signed.apply(lambda row: row.fillna(row.min() - 1.0), axis=1)
     ranks = signed.rank(axis=1, ascending=False, method="average")
     overall = pd.DataFrame(index=pd.Index(list(methods), name="method"))
     overall["mean rank"] = ranks.mean()
@@ -203,6 +217,7 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]
     overall["median s"] = seconds.median()
     overall["max s"] = seconds.max()
     overall["median trials"] = frame.groupby("method")["n_trials"].median()
+    overall["failed runs"] = [int(errors.get(m, 0)) for m in methods]
     return per.round(4), overall
 
 
@@ -258,11 +273,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         futures = {pool.submit(run_one, k, m, args.budget, s): (k, m, s) for k, m, s in jobs}
         for i, future in enumerate(as_completed(futures), 1):
             key, method, seed = futures[future]
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - a method that fails loses the dataset
+                result = {"key": key, "method": method, "seed": seed,
+                          "error": f"{type(exc).__name__}: {exc}"[:500]}
+                print(f"[{i}/{len(jobs)}] {key} {method}: FAILED {result['error']}",
+                      flush=True)
+            else:
+                print(f"[{i}/{len(jobs)}] {key} {method}: {result['metric']} "
+                      f"{result['score']:.4f} in {result['seconds']:.0f} s "
+                      f"({time.perf_counter() - started:.0f} s)", flush=True)
             path(key, method, seed).write_text(json.dumps(result))
-            print(f"[{i}/{len(jobs)}] {key} {method}: {result['metric']} "
-                  f"{result['score']:.4f} in {result['seconds']:.0f} s "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
     results = [json.loads(path(k, m, s).read_text())
                for s in args.seeds for k in keys for m in args.methods]
     per, overall = summarise(results, args.methods)
