@@ -354,7 +354,12 @@ class StudyReport:
             if not params:
                 notes.append(f"{family}: no tunable parameters")
                 continue
-            sub = optuna.create_study(direction=self.study.direction)
+            level = optuna.logging.get_verbosity()
+            optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study" line
+            try:
+                sub = optuna.create_study(direction=self.study.direction)
+            finally:
+                optuna.logging.set_verbosity(level)
             sub.add_trials(trials)
             try:
                 results[family] = optuna.importance.get_param_importances(
