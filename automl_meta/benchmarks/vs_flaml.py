@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .warm_start import commit_hash, markdown_table
+from .warm_start_real import _pin  # one core per benchmark process
 
 METHODS = ("automl_meta", "automl_meta_cold", "flaml")
 TIE = 0.002  # score differences below this count as ties
@@ -232,15 +233,6 @@ def _figure(per: pd.DataFrame, methods: Sequence[str]) -> Any:
                       title="Test score at an equal time budget (log-loss: lower is better)",
                       yaxis_title="test score")
     return fig
-
-
-def _pin(counter: Any) -> None:
-    """One core per benchmark process (inherited by automl-meta's trial worker)."""
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
-    cores = sorted(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cores[index % len(cores)]})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
