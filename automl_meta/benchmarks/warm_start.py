@@ -154,6 +154,17 @@ def run_method(method: str, lookup: Lookup, task: str, learners: Sequence[str],
             "overhead": [round(x, 5) for x in overhead]}
 
 
+def pool_scaled(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each row (a dataset's scores over a pool) scaled so that 1 is its best entry and 0
+    its worst (a constant row stays at 0); missing scores stay missing.
+
+    >>> pool_scaled(pd.DataFrame([[0.5, 1.0, 1.5], [2.0, 2.0, None]])).values.tolist()
+    [[0.0, 0.5, 1.0], [0.0, 0.0, nan]]
+    """
+    lo, hi = scores.min(axis=1), scores.max(axis=1)
+    return scores.sub(lo, axis=0).div((hi - lo).replace(0, 1.0), axis=0)
+
+
 # ------------------------------------------------------------------ one family
 def _init(url: str) -> None:
     warnings.filterwarnings("ignore")
@@ -197,7 +208,7 @@ def run_family(family: str, methods: Sequence[str], seed: int, pool: str = "shar
         row = matrix.loc[fp].dropna()
         if pool == "shared":  # only the configurations (almost) every dataset evaluated
             row = row[row.index.isin(_STATE["shared"][task])]
-            row = (row - row.min()) / ((row.max() - row.min()) or 1.0)  # 1 = best of pool
+            row = pool_scaled(row.to_frame().T).iloc[0]
         learners = [lr for lr in DEFAULT_LEARNERS]
         encoder = ConfigEncoder(learners, task)  # type: ignore[arg-type]
         configs = [json.loads(k) for k in row.index]
@@ -328,9 +339,7 @@ def single_pick_table(kb: Any, neighbours: Sequence[int] = (1, 3, 5, 10),
             continue
         matrix = matrix[shared_configs(matrix)]
         matrix = matrix.loc[[fp for fp in matrix.index if fp in frame.index]]
-        raw = matrix.to_numpy(dtype=float)
-        lo, hi = np.nanmin(raw, axis=1, keepdims=True), np.nanmax(raw, axis=1, keepdims=True)
-        score = np.nan_to_num((raw - lo) / np.where(hi > lo, hi - lo, 1.0))  # 1 = pool best
+        score = np.nan_to_num(pool_scaled(matrix).to_numpy(dtype=float))
         info = frame.loc[matrix.index]
         table = info[[n for n in feature_names() if n in info.columns]].to_numpy(float)
         family = info["family"].to_numpy()

@@ -240,16 +240,15 @@ def run_search(
     result = SearchResult()
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: list[float] = []
-    if deadline is not None and reserve_refit:
-        end = deadline
-
-        def deadline_now() -> float:
-            return end - result.reserve()
-    else:
-        def deadline_now() -> float | None:
+    def deadline_now() -> float | None:
+        """The deadline for trials: the budget's end, less the refit's share if kept."""
+        if deadline is None or not reserve_refit:
             return deadline
+        return deadline - result.reserve()
+
     while n_trials is None or result.n_complete + result.n_failed < n_trials:
-        if deadline is not None and deadline_now() - time.monotonic() < MIN_TRIAL_SECONDS:
+        end = deadline_now()
+        if end is not None and end - time.monotonic() < MIN_TRIAL_SECONDS:
             result.out_of_time = True
             break
         trial: optuna.Trial | None = None
@@ -263,7 +262,7 @@ def run_search(
                 with_retry(lambda c=config, a=attrs: study.enqueue_trial(c, user_attrs=a),
                            "enqueuing a trial")
             trial = with_retry(lambda: _ask(study), "asking for a trial")
-            _run_one(study, trial, executor, learners, task, deadline_now(), trial_timeout,
+            _run_one(study, trial, executor, learners, task, end, trial_timeout,
                      random_state, result, maximize, best, skip_hopeless=reserve_refit)
             progress.update(result.last_ok, best[0] if best else None)
         except KeyboardInterrupt:

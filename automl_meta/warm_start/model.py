@@ -212,7 +212,7 @@ class ProposalModel:
 
         def add(config: dict[str, Any], origin: str) -> None:
             if enc.supports(config):
-                candidates.setdefault(json.dumps(config, sort_keys=True),
+                candidates.setdefault(_key(config),
                                       Proposal(dict(config), origin))
 
         if strategy in ("full", "portfolio", "surrogate"):
@@ -245,13 +245,18 @@ class ProposalModel:
             for p, score in zip(first, model.predict(query, [p.config for p in first]),
                                 strict=True):
                 p.predicted = round(float(score), 4)
-            keys = {json.dumps(p.config, sort_keys=True) for p in first}
+            keys = {_key(p.config) for p in first}
             chosen = first + [p for p in chosen
-                              if json.dumps(p.config, sort_keys=True) not in keys]
+                              if _key(p.config) not in keys]
         return chosen[:k]
 
 
 SAME_DATASET_LEADS = 3
+
+
+def _key(config: dict[str, Any]) -> str:
+    """One configuration's identity, for removing duplicates among proposals."""
+    return json.dumps(config, sort_keys=True)
 
 
 def _same_dataset(model: TaskModel, fingerprint: str, enc: ConfigEncoder) -> list[Proposal]:
@@ -263,7 +268,7 @@ def _same_dataset(model: TaskModel, fingerprint: str, enc: ConfigEncoder) -> lis
         if d["fingerprint"] == fingerprint:
             for config in d["best"]:
                 if enc.supports(config):
-                    out.setdefault(json.dumps(config, sort_keys=True),
+                    out.setdefault(_key(config),
                                    Proposal(dict(config), f"same-dataset:{d['dataset']}"))
     return list(out.values())[:SAME_DATASET_LEADS]
 
