@@ -226,12 +226,16 @@ class _AutoMLBase(BaseEstimator):
         fresh = not study.get_trials(deepcopy=False)
         initial, initial_attrs = [], []
         if fresh and task_model is not None and warm is not None:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             for p in warm.suggest(meta, self._task, k=WARM_START_TRIALS, learners=learners,
-                                  seed=self.random_state, fingerprint=fingerprint):
+                                  seed=self.random_state, fingerprint=fingerprint,
+                                  time_budget=left, cv_folds=len(folds)):
                 initial.append(p.config)
-                initial_attrs.append({"origin": f"warm-start:{p.source}",
-                                      "warm_start_source": p.origin,
-                                      "predicted_score": p.predicted})
+                attrs = {"origin": f"warm-start:{p.source}", "warm_start_source": p.origin,
+                         "predicted_score": p.predicted}
+                if np.isfinite(p.seconds):
+                    attrs["predicted_seconds"] = p.seconds
+                initial_attrs.append(attrs)
         if fresh and initial and task_model is not None:
             # Families the knowledge base holds no trials of (say, new learners) are not
             # proposed by the warm start: their defaults follow its proposals.
@@ -739,7 +743,8 @@ def _interrupted(study: optuna.Study) -> tuple[list[dict], list[dict]]:
             configs.append(dict(t.params))
             attrs.append({"origin": t.user_attrs.get("origin", "sampler"),
                           "resumes": t.number, **{k: t.user_attrs[k] for k in (
-                              "warm_start_source", "predicted_score") if k in t.user_attrs}})
+                              "warm_start_source", "predicted_score", "predicted_seconds")
+                              if k in t.user_attrs}})
     return configs, attrs
 
 

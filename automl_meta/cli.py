@@ -242,7 +242,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     frame = suggest_configs(args.data, args.target, k=args.k, knowledge=args.knowledge,
                             task=args.task, strategy=args.strategy, learners=args.learners,
-                            random_state=args.seed, storage=args.storage)
+                            random_state=args.seed, storage=args.storage,
+                            time_budget=args.time_budget, cv=args.cv)
     if args.json:
         print(json.dumps(frame["config"].tolist(), indent=2))
         return 0
@@ -280,7 +281,9 @@ def cmd_warm_start(args: argparse.Namespace) -> int:
               f"{'current' if current else 'OUT OF DATE (the knowledge base changed)'}.")
     for task, tm in model.tasks.items():
         print(f"  {task}: {len(tm.datasets)} datasets, {tm.n_training_rows} surrogate rows, "
-              f"portfolio of {len(tm.portfolio)}, learners {', '.join(tm.learners)}")
+              f"portfolio of {len(tm.portfolio)}, "
+              f"{'a' if tm.cost is not None else 'no'} cost model, "
+              f"learners {', '.join(tm.learners)}")
     return 0
 
 
@@ -395,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="full", choices=["full", "knn", "surrogate",
                                                           "portfolio"])
     p.add_argument("--learners", nargs="+", default=None, metavar="L")
+    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                   help="the search's time budget: proposals predicted to take more than "
+                        "their share of it rank lower (as fit does)")
+    p.add_argument("--cv", type=int, default=5, help="CV folds, for the predicted fit times")
     p.add_argument("--json", action="store_true", help="print the configurations as JSON")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_suggest)

@@ -264,6 +264,34 @@ def test_a_trial_that_cannot_finish_in_the_time_left_is_not_started():
     assert second.user_attrs["failure_message"].startswith("not started: knn trials took")
 
 
+def test_a_queued_trial_predicted_not_to_fit_is_skipped_and_the_search_goes_on():
+    """A warm-start proposal whose predicted fit time is far beyond the time left is
+    recorded as not started (reason budget); the next queued trial still runs."""
+    import time
+
+    from automl_meta.search.progress import SearchProgress
+    from automl_meta.search.runner import run_search
+    from automl_meta.search_space import default_configs
+
+    executor = _TimedExecutor(seconds=0.0, fit_time=0.01)
+    knn, linear = default_configs(["knn", "linear"], "classification")
+    study = optuna.create_study(direction="maximize")
+    result = run_search(study, executor, learners=["knn", "linear"], task="classification",
+                        n_trials=3, deadline=time.monotonic() + 30.0, trial_timeout=None,
+                        random_state=0, progress=SearchProgress(False, 3, None, "accuracy"),
+                        initial_configs=[knn, linear, linear],
+                        initial_attrs=[{"origin": "default"},
+                                       {"origin": "warm-start:knn", "predicted_seconds": 99.0},
+                                       {"origin": "warm-start:knn", "predicted_seconds": 1.0}],
+                        reserve_refit=True)
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "FAIL", "COMPLETE"] and len(executor.timeouts) == 2
+    assert study.trials[1].user_attrs["failure_reason"] == "budget"
+    assert study.trials[1].user_attrs["failure_message"].startswith(
+        "not started: predicted to take 99.0 s")
+    assert not result.out_of_time
+
+
 def test_trial_timeout_fails_a_slow_trial(tmp_path):
     X, y = load_iris(return_X_y=True)
     model = AutoMLClassifier(n_trials=3, trial_timeout=0.3, learners=["mlp", "linear"],

@@ -185,7 +185,7 @@ def test_warm_start_build_show_and_suggest(tmp_path):
     out = run("warm-start", "show", "--knowledge", project)
     assert out.returncode == 0 and "current" in out.stdout
     out = run("suggest", tmp_path / "iris.csv", "--target", "target", "-k", "2",
-              "--knowledge", project, "--json")
+              "--knowledge", project, "--json", "--time-budget", "30", "--cv", "3")
     assert out.returncode == 0, out.stderr
     configs = json.loads(out.stdout)
     assert len(configs) == 2 and all("learner" in c for c in configs)

@@ -43,7 +43,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 METHODS = ("random", "tpe_cold", "gp_cold", "defaults_tpe", "knn", "surrogate", "full_tpe",
-           "full")
+           "full", "full_cost")
 DESCRIPTIONS = {
     "random": "random search",
     "tpe_cold": "TPE, cold (multivariate, grouped; as `warm_start=False`)",
@@ -53,10 +53,14 @@ DESCRIPTIONS = {
     "surrogate": "surrogate warm start (top predicted), then TPE",
     "full_tpe": "full warm start, then TPE",
     "full": "full method: warm start, then GP with the surrogate as prior mean",
+    "full_cost": "the full method, its warm start told the time budget (cost-aware)",
 }
 HORIZONS = (1, 3, 5, 10, 25, 50)
 WARM_K = 10
 MAX_TRIALS = 50
+# The time budget of the budgeted columns: this many times the mean fit time of the
+# held-out dataset's pool (the stored fit times, 3-fold CV on the corpus's sample).
+BUDGET_TRIALS = 10.0
 
 _STATE: dict[str, Any] = {}
 
@@ -118,15 +122,17 @@ def run_method(method: str, lookup: Lookup, task: str, learners: Sequence[str],
     n = min(MAX_TRIALS, len(lookup.configs))
     chosen: list[int] = []
     overhead: list[float] = []
-    if method in ("knn", "surrogate", "full_tpe", "full"):
+    if method == "full_cost":
+        queue = warm("full", float(np.nanmean(lookup.fit_times)) * BUDGET_TRIALS)[:WARM_K]
+    elif method in ("knn", "surrogate", "full_tpe", "full"):
         queue = warm("full" if method.startswith("full") else method)[:WARM_K]
     elif method == "defaults_tpe":
         queue = default_configs(learners, task)  # type: ignore[arg-type]
     else:
         queue = []
     proposer = None
-    if method in ("gp_cold", "full"):
-        proposer = BayesianProposer(learners, task, prior=prior if method == "full" else None,
+    if method in ("gp_cold", "full", "full_cost"):
+        proposer = BayesianProposer(learners, task, prior=None if method == "gp_cold" else prior,
                                     seed=seed)
     order = rng.permutation(len(lookup.configs)) if method == "random" else None
     queue_time = 0.0
@@ -220,19 +226,22 @@ def run_family(family: str, methods: Sequence[str], seed: int, pool: str = "shar
         task_model = model.tasks[task]
         query = task_model.scale_meta(meta)
 
-        def warm(strategy: str, meta: dict = meta, task: str = task) -> list[dict]:
-            return [p.config for p in model.suggest(meta, task, k=WARM_K,  # type: ignore
-                                                    strategy=strategy, seed=seed)]
+        def warm(strategy: str, budget: float | None = None, meta: dict = meta,
+                 task: str = task) -> list[dict]:
+            return [p.config for p in model.suggest(
+                meta, task, k=WARM_K, strategy=strategy, seed=seed,  # type: ignore[arg-type]
+                time_budget=budget, cv_folds=3)]  # the corpus's 3-fold CV
 
         def prior(configs: Sequence[dict], tm: Any = task_model, q: Any = query) -> np.ndarray:
             return tm.predict(q, configs)
 
+        fit_times = np.array([times.get(row.index[i], np.nan) for i in keep])
         result = {"fingerprint": fp, "dataset": info["dataset"], "family": family,
                   "task": task, "pool": len(keep), "pool_kind": pool,
+                  "mean_fit_time": float(np.nanmean(fit_times)),
                   "build_seconds": round(build_seconds, 2), "methods": {}}
         for method in methods:
-            lookup = Lookup([configs[i] for i in keep], row.to_numpy()[keep],
-                            np.array([times.get(row.index[i], np.nan) for i in keep]),
+            lookup = Lookup([configs[i] for i in keep], row.to_numpy()[keep], fit_times,
                             encoder)
             result["methods"][method] = run_method(method, lookup, task, learners, warm,
                                                    prior, seed)
@@ -247,6 +256,7 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]) -> pd.DataF
     ranks = {m: {h: [] for h in HORIZONS} for m in methods}
     to_one: dict[str, list[float]] = {m: [] for m in methods}
     reached: dict[str, list[bool]] = {m: [] for m in methods}
+    budgeted: dict[str, list[float]] = {m: [] for m in methods}
     for r in results:
         for h in HORIZONS:
             values = {m: 1.0 - max(r["methods"][m]["scores"][:h]) for m in methods}
@@ -261,6 +271,8 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]) -> pd.DataF
                    <= 0.01]
             reached[m].append(bool(hit))
             to_one[m].append(float(spent[hit[0]] if hit else spent[-1]))
+            budgeted[m].append(regret_within(res["scores"], res["fit_times"],
+                                             BUDGET_TRIALS * r.get("mean_fit_time", np.nan)))
     rows = []
     for m in methods:
         row: dict[str, Any] = {"method": m}
@@ -270,8 +282,25 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]) -> pd.DataF
             row[f"rank@{h}"] = np.mean(ranks[m][h])
         row["s_to_1%"] = np.median(to_one[m])
         row["reached_1%"] = np.mean(reached[m])
+        row["regret@budget"] = np.nanmean(budgeted[m]) if np.isfinite(budgeted[m]).any() \
+            else np.nan
         rows.append(row)
     return pd.DataFrame(rows).set_index("method")
+
+
+def regret_within(scores: Sequence[float], fit_times: Sequence[float], budget: float
+                  ) -> float:
+    """Regret of the best score among the trials done within ``budget`` seconds of stored
+    fit time (1 when not even the first fits; NaN without a budget).
+
+    >>> round(regret_within([0.5, 0.9, 1.0], [1.0, 2.0, 5.0], 3.5), 3)
+    0.1
+    """
+    if not np.isfinite(budget):
+        return float("nan")
+    spent = np.cumsum(np.nan_to_num(np.asarray(fit_times, dtype=float)))
+    done = [s for s, t in zip(scores, spent, strict=True) if t <= budget]
+    return 1.0 - max(done) if done else 1.0
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
@@ -375,6 +404,54 @@ def single_pick_table(kb: Any, neighbours: Sequence[int] = (1, 3, 5, 10),
     return table.loc[list(dict.fromkeys(long["rule"]))]
 
 
+# ------------------------------------------------------------------ the cost model
+def cost_model_table(kb: Any, n_folds: int = 5, seed: int = 0) -> pd.DataFrame:
+    """How well the proposal model's cost model predicts fit times on datasets it has not
+    seen: the families are split into ``n_folds`` groups, the model is built without each
+    group, and it predicts the stored fit time of every completed trial of the group's
+    datasets (at their size and fold count). Reported per task: the median and 90th
+    percentile of the factor by which a prediction is off (1 is exact), and the mean
+    within-dataset Spearman correlation of predicted and stored times (does it order a
+    dataset's configurations by cost)."""
+    from scipy.stats import spearmanr
+
+    from ..warm_start import build_proposal_model
+
+    frame = kb.datasets()
+    families = np.array(sorted(set(frame["family"])))
+    np.random.default_rng(seed).shuffle(families)
+    rows = []
+    for task in ("classification", "regression"):
+        costs = kb.fit_costs(task)
+        factors, rhos = [], []
+        for group in np.array_split(families, n_folds):
+            model = build_proposal_model(kb.exclude(families=list(group)))
+            tm = model.tasks.get(task)
+            if tm is None:
+                continue
+            held = frame[(frame["task"] == task) & frame["family"].isin(group)]
+            for fp, info in held.iterrows():
+                mine = costs[costs["fingerprint"] == fp]
+                if len(mine) < 5:
+                    continue
+                configs = [json.loads(k) for k in mine["config"]]
+                query = tm.scale_meta({k: float(info[k]) for k in tm.feature_names})
+                # the stored time over its seconds per row: (folds - 1) * n_rows
+                rows_fitted = float((mine["fit_time"] / mine["seconds_per_row"]).iloc[0])
+                predicted = tm.predict_seconds(query, configs, rows_fitted, 2)
+                ok = np.isfinite(predicted)
+                stored = mine["fit_time"].to_numpy()[ok]
+                factors += np.exp(np.abs(np.log(predicted[ok] / stored))).tolist()
+                rhos.append(spearmanr(predicted[ok], stored).statistic)
+        if not factors:
+            continue
+        rows.append({"task": task, "trials": len(factors),
+                     "median factor off": float(np.median(factors)),
+                     "90th percentile factor off": float(np.quantile(factors, 0.9)),
+                     "within-dataset Spearman": float(np.nanmean(rhos))})
+    return pd.DataFrame(rows).set_index("task")
+
+
 def commit_hash() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -401,12 +478,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "all: also the 10 TPE trials searched on the held-out dataset")
     parser.add_argument("--single-pick", action="store_true",
                         help="only the regret at 1 trial of single-pick rules (seconds)")
+    parser.add_argument("--cost-model", action="store_true",
+                        help="only the cost model's fit-time predictions on held-out "
+                             "families (about a minute)")
     args = parser.parse_args(argv)
     url = args.knowledge or shipped_knowledge_url()
     if args.single_pick:
         from ..knowledge import KnowledgeBase
 
         print(markdown_table(single_pick_table(KnowledgeBase(url), seed=args.seed)))
+        return 0
+    if args.cost_model:
+        from ..knowledge import KnowledgeBase
+
+        print(markdown_table(cost_model_table(KnowledgeBase(url), seed=args.seed), digits=3))
         return 0
     out = Path(args.out)
     (out / "families").mkdir(parents=True, exist_ok=True)

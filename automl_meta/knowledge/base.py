@@ -247,6 +247,36 @@ class KnowledgeBase:
         keep = counts[counts >= min_datasets].index
         return matrix[keep].rename_axis(index="fingerprint", columns="config")
 
+    def fit_costs(self, task: str | None = None) -> pd.DataFrame:
+        """What configurations cost to fit: one row per (dataset, configuration) with its
+        mean ``fit_time`` (seconds, summed over the cross-validation folds) and
+        ``seconds_per_row``, that time over the rows the folds trained on in all
+        (``(cv_folds - 1) * n_rows``), which carries over to datasets of other sizes and
+        fold counts. Completed trials with a recorded fit time only.
+
+        >>> KnowledgeBase("memory").fit_costs().columns.tolist()
+        ['fingerprint', 'config', 'fit_time', 'seconds_per_row']
+        """
+        cells: dict[tuple[str, str], list[float]] = {}
+        rows_fitted: dict[str, float] = {}
+        for s in self._studies:
+            if task is not None and s.get("task") != task:
+                continue
+            n_rows, folds = s.get("n_rows"), s.get("cv_folds")
+            if not n_rows or not folds or folds < 2:
+                continue
+            rows_fitted[s["fingerprint"]] = float((folds - 1) * n_rows)
+            for t in self._trials(s):
+                seconds = t.user_attrs.get("fit_time")
+                if t.state == TrialState.COMPLETE and seconds:
+                    cells.setdefault((s["fingerprint"], config_key(t.params)),
+                                     []).append(float(seconds))
+        frame = pd.DataFrame([(fp, key, float(np.mean(v))) for (fp, key), v in cells.items()],
+                             columns=["fingerprint", "config", "fit_time"])
+        frame["seconds_per_row"] = frame["fit_time"] / frame["fingerprint"].map(
+            rows_fitted).astype(float)
+        return frame
+
     def __repr__(self) -> str:
         return (f"KnowledgeBase({self.urls!r}, {len(self._studies)} studies"
                 f"{f', {len(self.excluded)} excluded' if self.excluded else ''})")

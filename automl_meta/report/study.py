@@ -284,9 +284,12 @@ class StudyReport:
                 self.metric: _fmt(t.value) if done else
                 f"failed: {t.user_attrs.get('failure_reason', '?')}",
                 "rank in study": f"{self._rank(t)} of {len(self.complete)}" if done else "",
+                "fit s, predicted": _fmt(t.user_attrs.get("predicted_seconds"), 2),
+                "fit s, took": _fmt(t.user_attrs.get("fit_time"), 2) if done else "",
                 "parameters": _params(t)[:90]})
         return Section(html=table(rows, numeric=("trial", "predicted percentile",
-                                                 self.metric)))
+                                                 self.metric, "fit s, predicted",
+                                                 "fit s, took")))
 
     def families(self) -> Section:
         import plotly.graph_objects as go

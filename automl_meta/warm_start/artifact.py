@@ -54,6 +54,7 @@ def save_proposal_model(model: ProposalModel, path: str | os.PathLike[str]) -> P
             "datasets": tm.datasets, "meta": np.round(tm.meta, 6).tolist(),
             "portfolio": tm.portfolio, "n_training_rows": tm.n_training_rows,
             "surrogate": tm.surrogate.model_to_string() if tm.surrogate is not None else None,
+            "cost": tm.cost.model_to_string() if tm.cost is not None else None,
         }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,18 +93,21 @@ def load_proposal_model(path: str | os.PathLike[str]) -> ProposalModel:
                           knowledge_urls=list(doc["knowledge_urls"]), built_at=doc["built_at"],
                           version=doc["version"], package_version=doc["package_version"])
     for task, td in doc["tasks"].items():
-        surrogate = None
-        if td["surrogate"] is not None:
+        surrogate, cost = None, None
+        if td["surrogate"] is not None or td["cost"] is not None:
             import lightgbm as lgb
 
-            surrogate = lgb.Booster(model_str=td["surrogate"])
+            if td["surrogate"] is not None:
+                surrogate = lgb.Booster(model_str=td["surrogate"])
+            if td["cost"] is not None:
+                cost = lgb.Booster(model_str=td["cost"])
         model.tasks[task] = TaskModel(
             task=task, learners=td["learners"], feature_names=td["feature_names"],
             median=np.array(td["median"]), scale=np.array(td["scale"]),
             datasets=td["datasets"], meta=np.array(td["meta"]).reshape(
                 len(td["datasets"]), len(td["feature_names"])),
             portfolio=td["portfolio"], surrogate=surrogate,
-            n_training_rows=td["n_training_rows"])
+            n_training_rows=td["n_training_rows"], cost=cost)
     return model
 
 

@@ -11,7 +11,10 @@ self-describing JSON artifact. For each task it holds
 - a LightGBM surrogate ``(meta-features, configuration) -> percentile rank`` of the
   configuration among the dataset's trials (1 is the best; ``SURROGATE_TARGET`` can switch
   to the normalised score or LambdaRank), which ranks a candidate pool for a new dataset
-  and serves the Bayesian optimisation that follows as its prior mean.
+  and serves the Bayesian optimisation that follows as its prior mean;
+- a LightGBM cost model ``(meta-features, configuration) -> log seconds per training
+  row``, which predicts what a configuration will take to cross-validate on a dataset of
+  any size, so that under a time budget the proposals leave the search time to go on.
 
 :meth:`ProposalModel.suggest` combines them; :mod:`automl_meta.warm_start.artifact` saves,
 loads and rebuilds the artifact.
@@ -40,7 +43,7 @@ __all__ = ["ARTIFACT_VERSION", "Proposal", "ProposalModel", "TaskModel",
            "build_proposal_model", "STRATEGIES"]
 
 # Bumped whenever the artifact's layout or meaning changes; older artifacts are rebuilt.
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
 STRATEGIES = ("full", "knn", "surrogate", "portfolio")
 
 _SURROGATE_PARAMS = {
@@ -51,6 +54,11 @@ _SURROGATE_PARAMS = {
 }
 _SURROGATE_ROUNDS = 300
 SURROGATE_TARGET = "rank"  # "score", "rank" (percentile within a dataset) or "lambdarank"
+# Under a time budget, the warm start's proposals should take about WARM_SHARE of it
+# together: a candidate predicted to take more than its fair share (WARM_SHARE * budget /
+# k) loses COST_WEIGHT of predicted rank per doubling beyond it.
+WARM_SHARE = 0.5
+COST_WEIGHT = 0.1
 
 
 @dataclass
@@ -60,6 +68,7 @@ class Proposal:
     config: dict[str, Any]
     origin: str  # "same-dataset:<dataset>", "portfolio", "knn:<dataset>" or "surrogate"
     predicted: float = float("nan")
+    seconds: float = float("nan")  # predicted cross-validation fit time, when asked for
 
     @property
     def source(self) -> str:
@@ -80,6 +89,7 @@ class TaskModel:
     portfolio: list[dict[str, Any]]
     surrogate: Any = None  # lightgbm.Booster
     n_training_rows: int = 0
+    cost: Any = None  # lightgbm.Booster: log seconds per training row
 
     @property
     def encoder(self) -> ConfigEncoder:
@@ -105,10 +115,27 @@ class TaskModel:
         known = [i for i, c in enumerate(configs) if c.get(LEARNER_PARAM) in self.learners]
         if self.surrogate is None or not known:
             return out
-        enc = self.encoder.encode([configs[i] for i in known])
-        rows = np.hstack([np.repeat(query[None, :], len(known), axis=0), enc])
-        out[known] = np.asarray(self.surrogate.predict(rows), dtype=float)
+        out[known] = np.asarray(self.surrogate.predict(self._rows(query, configs, known)),
+                                dtype=float)
         return out
+
+    def predict_seconds(self, query: np.ndarray, configs: Sequence[dict[str, Any]],
+                        n_rows: float, cv_folds: int) -> np.ndarray:
+        """The cost model's predicted fit time (seconds, all folds together) of each
+        configuration when cross-validated with ``cv_folds`` folds on ``n_rows`` rows of
+        the queried dataset; NaN where there is no cost model or the family is unknown."""
+        out = np.full(len(configs), np.nan)
+        known = [i for i, c in enumerate(configs) if c.get(LEARNER_PARAM) in self.learners]
+        if self.cost is None or not known:
+            return out
+        per_row = np.exp(self.cost.predict(self._rows(query, configs, known)))
+        out[known] = per_row * max(cv_folds - 1, 1) * max(float(n_rows), 1.0)
+        return out
+
+    def _rows(self, query: np.ndarray, configs: Sequence[dict[str, Any]],
+              known: list[int]) -> np.ndarray:
+        enc = self.encoder.encode([configs[i] for i in known])
+        return np.hstack([np.repeat(query[None, :], len(known), axis=0), enc])
 
 
 @dataclass
@@ -186,7 +213,8 @@ class ProposalModel:
     def suggest(self, meta_features: dict[str, float], task: Task, k: int = 10,
                 learners: Sequence[str] | None = None, strategy: str = "full",
                 n_neighbours: int = 10, n_random: int = 256, seed: int = 0,
-                fingerprint: str | None = None) -> list[Proposal]:
+                fingerprint: str | None = None, time_budget: float | None = None,
+                cv_folds: int = 5) -> list[Proposal]:
         """Up to ``k`` configurations to try first on a dataset with ``meta_features``.
 
         ``strategy`` is ``"full"`` (surrogate ranking over the portfolio, the nearest
@@ -196,6 +224,15 @@ class ProposalModel:
         (the greedy zero-shot portfolio). If the model holds the very dataset (the same
         ``fingerprint``: a dataset fitted before, or shipped in the knowledge base), its
         best configurations come first, with origin ``same-dataset:<name>``.
+
+        With a ``time_budget`` (seconds; the search's, cross-validating with ``cv_folds``
+        folds), the ranking of ``"full"`` and ``"surrogate"`` is cost-aware: a candidate
+        whose predicted fit time (:meth:`TaskModel.predict_seconds`, at the dataset's
+        ``n_rows`` meta-feature) is above its fair share, ``WARM_SHARE * time_budget /
+        k``, loses ``COST_WEIGHT`` of predicted rank per doubling beyond it, so that a
+        short budget starts with cheap near-best configurations rather than a few costly
+        ones. Every proposal's ``seconds`` holds its predicted fit time (NaN without a
+        cost model).
         """
         if strategy not in STRATEGIES:
             raise ValueError(f"Unknown warm-start strategy {strategy!r}; use one of "
@@ -231,20 +268,28 @@ class ProposalModel:
         pool = list(candidates.values())
         if not pool:
             return []
-        predicted = model.predict(query, [p.config for p in pool])
-        for p, score in zip(pool, predicted, strict=True):
-            p.predicted = round(float(score), 4)
+        n_rows = float(meta_features.get("n_rows", np.nan))
+
+        def annotate(proposals: list[Proposal]) -> tuple[np.ndarray, np.ndarray]:
+            configs = [p.config for p in proposals]
+            predicted = model.predict(query, configs)
+            seconds = (model.predict_seconds(query, configs, n_rows, cv_folds)
+                       if np.isfinite(n_rows) else np.full(len(configs), np.nan))
+            for p, score, t in zip(proposals, predicted, seconds, strict=True):
+                p.predicted, p.seconds = round(float(score), 4), round(float(t), 4)
+            return predicted, seconds
+
+        predicted, seconds = annotate(pool)
+        utility = predicted - cost_penalty(seconds, time_budget, k)
         if strategy in ("knn", "portfolio"):
             chosen = pool[:k]  # in insertion order: nearest first / greedy order
         else:
-            order = sorted(range(len(pool)), key=lambda i: -predicted[i])
+            order = sorted(range(len(pool)), key=lambda i: -utility[i])
             chosen = ([pool[i] for i in order[:k]] if strategy == "surrogate"
                       else _diverse(pool, order, k))
         first = _same_dataset(model, fingerprint, enc) if fingerprint else []
         if first:
-            for p, score in zip(first, model.predict(query, [p.config for p in first]),
-                                strict=True):
-                p.predicted = round(float(score), 4)
+            annotate(first)
             keys = {_key(p.config) for p in first}
             chosen = first + [p for p in chosen
                               if _key(p.config) not in keys]
@@ -252,6 +297,24 @@ class ProposalModel:
 
 
 SAME_DATASET_LEADS = 3
+
+
+def cost_penalty(seconds: np.ndarray, time_budget: float | None, k: int) -> np.ndarray:
+    """What each candidate's predicted fit time costs it in predicted rank under
+    ``time_budget`` when ``k`` proposals share ``WARM_SHARE`` of it: ``COST_WEIGHT`` per
+    doubling beyond the fair share, nothing within it (or without a budget or a
+    prediction).
+
+    >>> cost_penalty(np.array([0.1, 1.0, 4.0, np.nan]), 20.0, 10).round(3).tolist()
+    [0.0, 0.0, 0.2, 0.0]
+    """
+    seconds = np.asarray(seconds, dtype=float)
+    if time_budget is None or not np.isfinite(time_budget) or time_budget <= 0:
+        return np.zeros(len(seconds))
+    fair = WARM_SHARE * time_budget / max(k, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        over = np.log2(np.maximum(seconds / fair, 1.0))
+    return COST_WEIGHT * np.nan_to_num(over, nan=0.0)
 
 
 def _key(config: dict[str, Any]) -> str:
@@ -328,12 +391,13 @@ def build_proposal_model(kb: Any, learners: Sequence[str] | None = None,
         matrix = matrix.loc[rows.index]
         model.tasks[task] = _build_task(task, rows, matrix, learners,
                                         [n for n in feature_names() if n in rows.columns],
-                                        portfolio_size, n_best)
+                                        portfolio_size, n_best, kb.fit_costs(task))
     return model
 
 
 def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
-                names: list[str], portfolio_size: int, n_best: int) -> TaskModel:
+                names: list[str], portfolio_size: int, n_best: int,
+                costs: Any = None) -> TaskModel:
     from ..knowledge.neighbours import robust_scale
 
     table = rows[names].to_numpy(dtype=float)
@@ -375,12 +439,12 @@ def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
     y = long["score"].to_numpy(dtype=float)
     if SURROGATE_TARGET == "rank":  # the score's percentile among the dataset's trials
         y = long.groupby("fingerprint")["score"].rank(pct=True).to_numpy(dtype=float)
+    feature_names = [f"meta__{n}" for n in names] + [
+        c.replace("=", "__").replace(".", "__") for c in enc.columns]
     surrogate = None
     if len(y) >= 50:
         import lightgbm as lgb
 
-        feature_names = [f"meta__{n}" for n in names] + [
-            c.replace("=", "__").replace(".", "__") for c in enc.columns]
         params = dict(_SURROGATE_PARAMS)
         group = None
         if SURROGATE_TARGET == "lambdarank":
@@ -394,4 +458,25 @@ def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
                 task, len(datasets), matrix.shape[1], len(y))
     return TaskModel(task=task, learners=enc.learners, feature_names=names, median=median,
                      scale=scale, datasets=datasets, meta=meta, portfolio=portfolio,
-                     surrogate=surrogate, n_training_rows=int(len(y)))
+                     surrogate=surrogate, n_training_rows=int(len(y)),
+                     cost=_cost_model(costs, index, meta, enc, feature_names))
+
+
+def _cost_model(costs: Any, index: dict[str, int], meta: np.ndarray, enc: ConfigEncoder,
+                feature_names: list[str]) -> Any:
+    """LightGBM on ``(scaled meta-features, encoded configuration) -> log seconds per
+    training row`` (:meth:`KnowledgeBase.fit_costs`); ``None`` with under 50 rows."""
+    if costs is None or costs.empty:
+        return None
+    configs = [json.loads(key) for key in costs["config"]]
+    keep = [i for i, (fp, c) in enumerate(zip(costs["fingerprint"], configs, strict=True))
+            if fp in index and enc.supports(c) and costs["seconds_per_row"].iat[i] > 0]
+    if len(keep) < 50:
+        return None
+    import lightgbm as lgb
+
+    X = np.hstack([meta[[index[costs["fingerprint"].iat[i]] for i in keep]],
+                   enc.encode([configs[i] for i in keep])])
+    y = np.log(costs["seconds_per_row"].to_numpy(dtype=float)[keep])
+    data = lgb.Dataset(X, y, feature_name=feature_names, free_raw_data=True)
+    return lgb.train(dict(_SURROGATE_PARAMS), data, num_boost_round=_SURROGATE_ROUNDS)

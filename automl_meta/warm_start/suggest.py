@@ -87,14 +87,17 @@ def proposals_frame(proposals: list[Proposal]) -> pd.DataFrame:
 
     return pd.DataFrame([{"learner": p.config["learner"], "params": learner_params(p.config),
                           "origin": p.origin, "predicted_score": p.predicted,
-                          "config": p.config} for p in proposals],
-                        columns=["learner", "params", "origin", "predicted_score", "config"])
+                          "predicted_seconds": p.seconds, "config": p.config}
+                         for p in proposals],
+                        columns=["learner", "params", "origin", "predicted_score",
+                                 "predicted_seconds", "config"])
 
 
 def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS,
                     knowledge: Any = None, task: str = "auto", strategy: str = "full",
                     learners: Any = None, random_state: int = 0,
-                    storage: Any = None) -> pd.DataFrame:
+                    storage: Any = None, time_budget: float | None = None,
+                    cv: int = 5) -> pd.DataFrame:
     """Propose ``k`` configurations for a dataset, without fitting anything.
 
     Parameters
@@ -114,6 +117,12 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
         See :meth:`ProposalModel.suggest`.
     learners : list of str, optional
         Restrict the proposals to these learner families.
+    time_budget : float, optional
+        The search's time budget in seconds: the proposals become cost-aware, as in
+        :func:`automl_meta.fit` (a configuration predicted to take more than its share of
+        the budget ranks lower; see :meth:`ProposalModel.suggest`).
+    cv : int, default 5
+        Cross-validation folds the search would use (for the predicted fit times).
 
     Returns
     -------
@@ -122,15 +131,16 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
         ``params``, ``origin`` (``same-dataset:<name>``, ``portfolio``,
         ``knn:<dataset>`` or ``surrogate``),
         ``predicted_score`` (the surrogate's predicted percentile rank of the configuration
-        among a dataset's trials: 1 means the best) and ``config`` (flat, ready for
-        ``study.enqueue_trial``).
+        among a dataset's trials: 1 means the best), ``predicted_seconds`` (the cost
+        model's predicted fit time, all ``cv`` folds together) and ``config`` (flat, ready
+        for ``study.enqueue_trial``).
 
     Examples
     --------
     >>> from sklearn.datasets import load_wine
     >>> frame = suggest_configs(load_wine(return_X_y=True), k=3)  # doctest: +SKIP
     >>> list(frame.columns)  # doctest: +SKIP
-    ['learner', 'params', 'origin', 'predicted_score', 'config']
+    ['learner', 'params', 'origin', 'predicted_score', 'predicted_seconds', 'config']
     """
     from ..data import check_X_y, dataset_fingerprint, infer_task, load_dataset
     from ..data.validation import check_target
@@ -149,4 +159,5 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     allowed = available_learners(learners, len(frame), resolved)
     return proposals_frame(model.suggest(meta, resolved, k=k, learners=allowed,
                                          strategy=strategy, seed=random_state,
-                                         fingerprint=fingerprint))
+                                         fingerprint=fingerprint, time_budget=time_budget,
+                                         cv_folds=cv))
