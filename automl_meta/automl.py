@@ -508,9 +508,10 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     warm_start : bool or ProposalModel, default True
         Start from configurations proposed by the proposal model of ``knowledge`` (the
         nearest past datasets' bests, the greedy portfolio and the surrogate's picks,
-        spread across learner families); ``sampler`` continues from there. ``False``
-        gives a cold search: each family's defaults, then the sampler. A
-        ``ProposalModel`` is used as given.
+        spread across learner families); ``sampler`` continues from there. Under a time
+        budget the proposals are cost-aware: ones predicted to take more than their share
+        of it rank lower. ``False`` gives a cold search: each family's defaults, then the
+        sampler. A ``ProposalModel`` is used as given.
     sampler : {"auto", "tpe", "bo"}, default "auto"
         What carries the search on: seeded multivariate TPE, or Bayesian optimisation
         (a BoTorch GP over the whole conditional space with the warm start's surrogate as

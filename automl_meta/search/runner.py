@@ -225,11 +225,10 @@ def run_search(
     family's trials have so far all taken longer than the time left is not started
     (failed with reason ``"budget"``, the search stops): killing it at the deadline would
     waste its time and the worker process the refit is about to use. A queued trial
-    whose family has not run yet but whose ``predicted_seconds`` (the warm start's cost
-    model) exceed ``PREDICTED_SLACK`` times the time left is not started either; the
-    search goes on with the next. Ctrl-C stops the
-    search after recording the running trial as failed (reason ``"interrupted"``); the caller
-    still refits the best trial so far.
+    whose ``predicted_seconds`` (the warm start's cost model) exceed ``PREDICTED_SLACK``
+    times the time left is not started either, and the search goes on with the next.
+    Ctrl-C stops the search after recording the running trial as failed (reason
+    ``"interrupted"``); the caller still refits the best trial so far.
 
     ``initial_configs`` run first, with the user attributes ``initial_attrs`` (one dict
     per configuration; default ``{"origin": "default"}``). Every trial records its

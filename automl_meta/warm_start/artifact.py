@@ -93,22 +93,23 @@ def load_proposal_model(path: str | os.PathLike[str]) -> ProposalModel:
                           knowledge_urls=list(doc["knowledge_urls"]), built_at=doc["built_at"],
                           version=doc["version"], package_version=doc["package_version"])
     for task, td in doc["tasks"].items():
-        surrogate, cost = None, None
-        if td["surrogate"] is not None or td["cost"] is not None:
-            import lightgbm as lgb
-
-            if td["surrogate"] is not None:
-                surrogate = lgb.Booster(model_str=td["surrogate"])
-            if td["cost"] is not None:
-                cost = lgb.Booster(model_str=td["cost"])
         model.tasks[task] = TaskModel(
             task=task, learners=td["learners"], feature_names=td["feature_names"],
             median=np.array(td["median"]), scale=np.array(td["scale"]),
             datasets=td["datasets"], meta=np.array(td["meta"]).reshape(
                 len(td["datasets"]), len(td["feature_names"])),
-            portfolio=td["portfolio"], surrogate=surrogate,
-            n_training_rows=td["n_training_rows"], cost=cost)
+            portfolio=td["portfolio"], surrogate=_booster(td["surrogate"]),
+            n_training_rows=td["n_training_rows"], cost=_booster(td["cost"]))
     return model
+
+
+def _booster(text: str | None) -> Any:
+    """A LightGBM booster from its saved text (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    import lightgbm as lgb
+
+    return lgb.Booster(model_str=text)
 
 
 def load_or_build(kb: Any, path: str | os.PathLike[str] | None = None,
