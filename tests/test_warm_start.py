@@ -254,6 +254,26 @@ def test_prior_decides_before_any_score_and_failed_trials_count_as_worst():
     assert np.isfinite(scores).all()
 
 
+def test_gp_proposer_with_a_cost_takes_the_cheap_candidate_when_time_is_short():
+    """Expected improvement is divided by how far a candidate's predicted fit time is over
+    a tenth of the time left: the slow candidate nearer the best (C = 10) loses to a fast
+    one when time is short, and wins when there is time."""
+    cs = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]
+    configs = [{"learner": "linear", "linear.C": c} for c in cs]
+    values = [-abs(np.log10(c) - 1.0) for c in cs]  # best at C = 10
+    slow, fast = {"learner": "linear", "linear.C": 15.0}, {"learner": "linear", "linear.C": 5.0}
+
+    def cost(candidates):
+        return np.array([100.0 if c["linear.C"] > 10 else 0.01 for c in candidates])
+
+    proposer = BayesianProposer(["linear"], "classification", seed=0, cost=cost)
+    assert proposer.propose(configs, values, 6, candidates=[slow, fast]) == slow  # no clock
+    assert proposer.propose(configs, values, 6, candidates=[slow, fast],
+                            time_left=1e4) == slow  # 100 s is within a tenth of 10,000
+    assert proposer.propose(configs, values, 6, candidates=[slow, fast],
+                            time_left=1.0) == fast  # 1,000 times over its share
+
+
 def test_bayes_sampler_drives_an_optuna_study_over_the_conditional_space():
     def objective(trial):
         config = sample_config(trial, LEARNERS, "classification")
@@ -317,6 +337,12 @@ def test_cold_fit_uses_the_defaults_and_bad_arguments_are_named(model):
     assert type(warm._sampler(LEARNERS, {}, model.tasks["classification"])).__name__ == \
         "BayesSampler"  # auto: BO after a warm start
     assert type(warm._sampler(LEARNERS, {}, None)).__name__ == "TPESampler"  # auto, cold
+    import time
+
+    timed = warm._sampler(LEARNERS, {"n_rows": 150.0}, model.tasks["classification"],
+                          deadline=time.monotonic() + 30.0, cv_folds=3)
+    assert 29.0 < timed.time_left() <= 30.0  # BO under a budget: cost-aware
+    assert timed.proposer.cost([FOREST])[0] > timed.proposer.cost([LINEAR])[0]
     with pytest.raises(ValueError, match="sampler"):
         AutoMLClassifier(n_trials=1, storage="memory", sampler="cma", verbose=0,
                          warm_start=model).fit(X, y)

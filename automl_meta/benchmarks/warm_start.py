@@ -111,10 +111,12 @@ def _tpe_next(configs: list[dict[str, Any]], values: list[float], learners: Sequ
 
 
 def run_method(method: str, lookup: Lookup, task: str, learners: Sequence[str],
-               warm: Callable[[str], list[dict[str, Any]]], prior: Callable | None,
-               seed: int) -> dict[str, list[float]]:
+               warm: Callable[..., list[dict[str, Any]]], prior: Callable | None,
+               seed: int, cost: Callable | None = None) -> dict[str, list[float]]:
     """Search the pool with ``method``; returns the chosen scores, fit times and the
-    method's own seconds per trial."""
+    method's own seconds per trial. ``full_cost`` is told a budget of ``BUDGET_TRIALS``
+    times the pool's mean fit time: its warm start and, with ``cost`` (configurations ->
+    predicted seconds), its GP spend it knowingly."""
     from ..search.bayes import BayesianProposer
     from ..search_space import default_configs
 
@@ -122,8 +124,9 @@ def run_method(method: str, lookup: Lookup, task: str, learners: Sequence[str],
     n = min(MAX_TRIALS, len(lookup.configs))
     chosen: list[int] = []
     overhead: list[float] = []
+    budget = float(np.nanmean(lookup.fit_times)) * BUDGET_TRIALS
     if method == "full_cost":
-        queue = warm("full", float(np.nanmean(lookup.fit_times)) * BUDGET_TRIALS)[:WARM_K]
+        queue = warm("full", budget)[:WARM_K]
     elif method in ("knn", "surrogate", "full_tpe", "full"):
         queue = warm("full" if method.startswith("full") else method)[:WARM_K]
     elif method == "defaults_tpe":
@@ -133,7 +136,7 @@ def run_method(method: str, lookup: Lookup, task: str, learners: Sequence[str],
     proposer = None
     if method in ("gp_cold", "full", "full_cost"):
         proposer = BayesianProposer(learners, task, prior=None if method == "gp_cold" else prior,
-                                    seed=seed)
+                                    seed=seed, cost=cost if method == "full_cost" else None)
     order = rng.permutation(len(lookup.configs)) if method == "random" else None
     queue_time = 0.0
     for step in range(n):
@@ -147,8 +150,10 @@ def run_method(method: str, lookup: Lookup, task: str, learners: Sequence[str],
             values = [float(lookup.scores[i]) for i in chosen]
             if proposer is not None:
                 pool = [i for i in range(len(lookup.configs)) if not lookup.used[i]]
+                spent = float(np.nansum(lookup.fit_times[chosen]))
                 config = proposer.propose(history, values, step,
-                                          candidates=[lookup.configs[i] for i in pool])
+                                          candidates=[lookup.configs[i] for i in pool],
+                                          time_left=budget - spent)
             else:
                 config = _tpe_next(history, values, learners, task, seed * 1000 + step)
             index = lookup.snap(config)
@@ -235,6 +240,10 @@ def run_family(family: str, methods: Sequence[str], seed: int, pool: str = "shar
         def prior(configs: Sequence[dict], tm: Any = task_model, q: Any = query) -> np.ndarray:
             return tm.predict(q, configs)
 
+        def cost(configs: Sequence[dict], tm: Any = task_model, q: Any = query,
+                 n_rows: float = float(info["n_rows"])) -> np.ndarray:
+            return tm.predict_seconds(q, configs, n_rows, 3)  # the corpus's 3-fold CV
+
         fit_times = np.array([times.get(row.index[i], np.nan) for i in keep])
         result = {"fingerprint": fp, "dataset": info["dataset"], "family": family,
                   "task": task, "pool": len(keep), "pool_kind": pool,
@@ -244,7 +253,7 @@ def run_family(family: str, methods: Sequence[str], seed: int, pool: str = "shar
             lookup = Lookup([configs[i] for i in keep], row.to_numpy()[keep], fit_times,
                             encoder)
             result["methods"][method] = run_method(method, lookup, task, learners, warm,
-                                                   prior, seed)
+                                                   prior, seed, cost)
         rows.append(result)
     return rows
 

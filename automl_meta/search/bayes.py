@@ -12,6 +12,12 @@ candidates: random configurations of every family plus perturbations of the best
 Transfer: with a ``prior`` (the warm-start surrogate's predicted score for this dataset),
 the GP models the residual ``y - b * prior(x)``, with ``b`` fitted by shrunk least squares,
 so the surrogate's knowledge guides the search where the trials so far say little.
+
+Cost: with a ``cost`` (the warm start's cost model: predicted fit seconds) and the time
+left, a candidate predicted to take more than ``COST_SHARE`` of the time left has its
+expected improvement divided by how many times over that share it is (expected
+improvement per second, beyond a fair share), so the search does not spend the end of a
+budget on one slow model.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["BayesSampler", "BayesianProposer"]
 
 Prior = Callable[[Sequence[dict[str, Any]]], np.ndarray]
+# A candidate's fair share of the time left: above it, expected improvement per second.
+COST_SHARE = 0.1
 
 
 class BayesianProposer:
@@ -54,15 +62,19 @@ class BayesianProposer:
     refit_every : int
         The GP's hyperparameters are fitted anew once this many scores have arrived since
         the last fit (and always below 10 scores); in between the last ones are reused.
+    cost : callable, optional
+        ``configs -> predicted fit seconds`` (NaN: unknown); with ``time_left`` given to
+        :meth:`propose`, expected improvement is discounted beyond ``COST_SHARE`` of it.
     """
 
     def __init__(self, learners: Sequence[str], task: Task, prior: Prior | None = None,
                  n_startup: int = 5, n_random: int = 512, n_local: int = 32, seed: int = 0,
-                 refit_every: int = 5):
+                 refit_every: int = 5, cost: Prior | None = None):
         from ..warm_start.encoding import ConfigEncoder
 
         self.encoder = ConfigEncoder(learners, task)
         self.prior = prior
+        self.cost = cost
         self.n_startup = n_startup
         self.n_random = n_random
         self.n_local = n_local
@@ -72,10 +84,11 @@ class BayesianProposer:
         self._fitted_at = -1
 
     def propose(self, configs: Sequence[dict[str, Any]], values: Sequence[float],
-                step: int, candidates: Sequence[dict[str, Any]] | None = None
-                ) -> dict[str, Any]:
+                step: int, candidates: Sequence[dict[str, Any]] | None = None,
+                time_left: float | None = None) -> dict[str, Any]:
         """The next configuration. ``values`` are higher-is-better, ``NaN`` for a failed
-        trial; ``candidates`` restricts the choice (a lookup benchmark's pool)."""
+        trial; ``candidates`` restricts the choice (a lookup benchmark's pool);
+        ``time_left`` (seconds) makes the choice cost-aware when there is a ``cost``."""
         rng = np.random.default_rng([self.seed, step])
         y = np.asarray(values, dtype=float)
         ok = np.isfinite(y)
@@ -88,7 +101,10 @@ class BayesianProposer:
             if self.prior is not None:
                 return dict(candidates[int(np.argmax(self.prior(candidates)))])
             return dict(candidates[int(rng.integers(len(candidates)))])
-        return dict(candidates[int(np.argmax(self.acquisition(configs, y, candidates)))])
+        value = self.acquisition(configs, y, candidates)
+        if self.cost is not None and time_left is not None:
+            value = value / cost_factor(self.cost(candidates), time_left)
+        return dict(candidates[int(np.argmax(value))])
 
     def acquisition(self, configs: Sequence[dict[str, Any]], y: np.ndarray,
                     candidates: Sequence[dict[str, Any]]) -> np.ndarray:
@@ -159,6 +175,19 @@ class BayesianProposer:
         return out
 
 
+def cost_factor(seconds: np.ndarray, time_left: float) -> np.ndarray:
+    """How many times each predicted fit time is over its fair share of the time left
+    (``COST_SHARE``); 1 within it, without a prediction, or with no time left to share.
+
+    >>> cost_factor(np.array([0.5, 4.0, np.nan]), 20.0).tolist()
+    [1.0, 2.0, 1.0]
+    """
+    seconds = np.nan_to_num(np.asarray(seconds, dtype=float), nan=0.0)
+    if not np.isfinite(time_left) or time_left <= 0:
+        return np.ones(len(seconds))
+    return np.maximum(seconds / (COST_SHARE * time_left), 1.0)
+
+
 class BayesSampler(BaseSampler):
     """An Optuna sampler around :class:`BayesianProposer` for ``sample_config``'s space.
 
@@ -168,9 +197,11 @@ class BayesSampler(BaseSampler):
     """
 
     def __init__(self, learners: Sequence[str], task: Task, prior: Prior | None = None,
-                 seed: int = 0, n_startup: int = 5):
+                 seed: int = 0, n_startup: int = 5, cost: Prior | None = None,
+                 time_left: Callable[[], float | None] | None = None):
         self.proposer = BayesianProposer(learners, task, prior=prior, n_startup=n_startup,
-                                         seed=seed)
+                                         seed=seed, cost=cost)
+        self.time_left = time_left
         self._fallback = RandomSampler(seed=seed)
         self._proposals: dict[int, dict[str, Any]] = {}
 
@@ -200,8 +231,9 @@ class BayesSampler(BaseSampler):
             configs.append(t.params)
             values.append(sign * t.value if t.value is not None else np.nan)
         try:
+            left = self.time_left() if self.time_left is not None else None
             self._proposals[trial.number] = self.proposer.propose(configs, values,
-                                                                  trial.number)
+                                                                  trial.number, time_left=left)
         except Exception as exc:
             logger.warning("Bayesian optimisation could not propose trial %d (%s: %s); "
                            "sampling it at random.", trial.number, type(exc).__name__, exc)
