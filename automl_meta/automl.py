@@ -528,8 +528,10 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     sampler : {"auto", "tpe", "bo"}, default "auto"
         What carries the search on: seeded multivariate TPE, or Bayesian optimisation
         (a BoTorch GP over the whole conditional space with the warm start's surrogate as
-        prior mean). ``"auto"`` uses BO after a warm start and TPE for a cold search, as
-        the leave-one-dataset-out benchmarks favour (README, "Warm start").
+        prior mean; under a time budget, expected improvement per predicted second beyond
+        a fair share of the time left). ``"auto"`` uses BO after a warm start and TPE for
+        a cold search, as the leave-one-dataset-out benchmarks favour (README, "Warm
+        start").
     report : str, optional
         Write the search's HTML report (plotly, self-contained) to this path after the
         fit; the same as ``automl-meta report``. A report that cannot be written is a

@@ -53,7 +53,7 @@ DESCRIPTIONS = {
     "surrogate": "surrogate warm start (top predicted), then TPE",
     "full_tpe": "full warm start, then TPE",
     "full": "full method: warm start, then GP with the surrogate as prior mean",
-    "full_cost": "the full method, its warm start told the time budget (cost-aware)",
+    "full_cost": "the full method told the time budget: cost-aware warm start and GP",
 }
 HORIZONS = (1, 3, 5, 10, 25, 50)
 WARM_K = 10
