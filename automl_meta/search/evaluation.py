@@ -23,6 +23,7 @@ from .._types import Task, TrialOutcome
 from ..data.plan import ColumnPlan
 from ..data.preprocessing import make_preprocessor
 from ..learners import LEARNERS, build_estimator
+from ..learners.registry import learner_threads
 from ..metrics import get_metric
 from ..search_space import config_learner, learner_params
 
@@ -128,7 +129,9 @@ class Evaluator:
         try:
             # OpenMP/BLAS pools (HistGradientBoosting, numpy) get the same thread budget as
             # learners with an n_jobs: parallel workers must not oversubscribe the cores.
-            with threadpool_limits(limits=self.data.n_threads):
+            threads = learner_threads(config_learner(config), len(self.data.y),
+                                      self.data.n_threads)
+            with threadpool_limits(limits=threads):
                 return self._evaluate(config, seed)
         except Exception as exc:  # noqa: BLE001 - any learner failure is a failed trial
             return failure_from_exception(exc)
@@ -190,6 +193,6 @@ class Evaluator:
             kwargs = {}
             if d.sample_weight is not None and LEARNERS[learner].sample_weight:
                 kwargs["model__sample_weight"] = d.sample_weight
-            with threadpool_limits(limits=d.n_threads):
+            with threadpool_limits(limits=learner_threads(learner, len(d.y), d.n_threads)):
                 pipe.fit(d.X, d.y, **kwargs)
         return pipe
