@@ -293,12 +293,21 @@ def test_a_queued_trial_predicted_not_to_fit_is_skipped_and_the_search_goes_on()
 
 
 def test_trial_timeout_fails_a_slow_trial(tmp_path):
+    """A trial still running at ``trial_timeout`` is stopped and failed (a hanging learner,
+    so that the outcome does not depend on how fast the machine is); the search goes on."""
+    from automl_meta.search_space import default_configs
+
     X, y = load_iris(return_X_y=True)
-    model = AutoMLClassifier(n_trials=3, trial_timeout=0.3, learners=["mlp", "linear"],
-                             storage="memory", verbose=0).fit(X, y)
-    board = model.leaderboard()
-    assert "timeout" in set(board["failure_reason"].dropna())
-    assert (board["state"] == "COMPLETE").any()
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    study.enqueue_trial({"learner": "fault_injection", "fault_injection.mode": "hang"})
+    study.enqueue_trial(default_configs(["linear"], "classification")[0])
+    model = AutoMLClassifier(n_trials=2, trial_timeout=0.5, storage=storage, study_name="s",
+                             learners=["fault_injection", "linear"], metric="accuracy",
+                             verbose=0).fit(X, y)
+    board = model.leaderboard().set_index("trial")
+    assert board.loc[0, "failure_reason"] == "timeout"
+    assert board.loc[1, "state"] == "COMPLETE" and model.best_config_["learner"] == "linear"
 
 
 def test_progress_bar_and_silence(capsys, fast):
