@@ -394,9 +394,8 @@ class _AutoMLBase(BaseEstimator):
             def prior(configs: Sequence[dict[str, Any]]) -> np.ndarray:
                 return task_model.predict(query, configs)
 
-            if np.isfinite(n_rows):
-                def cost(configs: Sequence[dict[str, Any]]) -> np.ndarray:
-                    return task_model.predict_seconds(query, configs, n_rows, cv_folds)
+            def cost(configs: Sequence[dict[str, Any]]) -> np.ndarray:
+                return task_model.predict_seconds(query, configs, n_rows, cv_folds)
 
         if deadline is not None:
             def time_left() -> float:

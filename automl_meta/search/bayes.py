@@ -182,10 +182,9 @@ def cost_factor(seconds: np.ndarray, time_left: float) -> np.ndarray:
     >>> cost_factor(np.array([0.5, 4.0, np.nan]), 20.0).tolist()
     [1.0, 2.0, 1.0]
     """
-    seconds = np.nan_to_num(np.asarray(seconds, dtype=float), nan=0.0)
-    if not np.isfinite(time_left) or time_left <= 0:
-        return np.ones(len(seconds))
-    return np.maximum(seconds / (COST_SHARE * time_left), 1.0)
+    from ..warm_start.model import times_over_share
+
+    return times_over_share(seconds, COST_SHARE * time_left)
 
 
 class BayesSampler(BaseSampler):

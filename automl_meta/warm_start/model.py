@@ -123,10 +123,11 @@ class TaskModel:
                         n_rows: float, cv_folds: int) -> np.ndarray:
         """The cost model's predicted fit time (seconds, all folds together) of each
         configuration when cross-validated with ``cv_folds`` folds on ``n_rows`` rows of
-        the queried dataset; NaN where there is no cost model or the family is unknown."""
+        the queried dataset; NaN where there is no cost model, the family is unknown or
+        ``n_rows`` is not a number."""
         out = np.full(len(configs), np.nan)
         known = [i for i, c in enumerate(configs) if c.get(LEARNER_PARAM) in self.learners]
-        if self.cost is None or not known:
+        if self.cost is None or not known or not np.isfinite(n_rows):
             return out
         per_row = np.exp(self.cost.predict(self._rows(query, configs, known)))
         out[known] = per_row * max(cv_folds - 1, 1) * max(float(n_rows), 1.0)
@@ -273,8 +274,7 @@ class ProposalModel:
         def annotate(proposals: list[Proposal]) -> tuple[np.ndarray, np.ndarray]:
             configs = [p.config for p in proposals]
             predicted = model.predict(query, configs)
-            seconds = (model.predict_seconds(query, configs, n_rows, cv_folds)
-                       if np.isfinite(n_rows) else np.full(len(configs), np.nan))
+            seconds = model.predict_seconds(query, configs, n_rows, cv_folds)
             for p, score, t in zip(proposals, predicted, seconds, strict=True):
                 p.predicted, p.seconds = round(float(score), 4), round(float(t), 4)
             return predicted, seconds
@@ -308,13 +308,23 @@ def cost_penalty(seconds: np.ndarray, time_budget: float | None, k: int) -> np.n
     >>> cost_penalty(np.array([0.1, 1.0, 4.0, np.nan]), 20.0, 10).round(3).tolist()
     [0.0, 0.0, 0.2, 0.0]
     """
-    seconds = np.asarray(seconds, dtype=float)
-    if time_budget is None or not np.isfinite(time_budget) or time_budget <= 0:
+    if time_budget is None:
         return np.zeros(len(seconds))
-    fair = WARM_SHARE * time_budget / max(k, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        over = np.log2(np.maximum(seconds / fair, 1.0))
-    return COST_WEIGHT * np.nan_to_num(over, nan=0.0)
+    return COST_WEIGHT * np.log2(times_over_share(seconds, WARM_SHARE * time_budget
+                                                  / max(k, 1)))
+
+
+def times_over_share(seconds: np.ndarray, share: float) -> np.ndarray:
+    """How many times each predicted fit time is over ``share`` seconds; 1 within it,
+    without a prediction (NaN), or when there is no time to share.
+
+    >>> times_over_share(np.array([0.5, 4.0, np.nan]), 2.0).tolist()
+    [1.0, 2.0, 1.0]
+    """
+    seconds = np.nan_to_num(np.asarray(seconds, dtype=float), nan=0.0)
+    if not np.isfinite(share) or share <= 0:
+        return np.ones(len(seconds))
+    return np.maximum(seconds / share, 1.0)
 
 
 def _key(config: dict[str, Any]) -> str:
