@@ -53,7 +53,8 @@ def test_protonet_generates_its_output_layer_from_the_class_prototypes():
     model = ProtoNetClassifier(device="cpu").fit(X, np.array(["a", "b", "c"])[y])
     encoder = model.network_[0]
     with torch.no_grad():
-        e = encoder(model._inputs(X))
+        mapping = model.members_[0][0]
+        e = encoder(torch.as_tensor(mapping.transform(X), dtype=torch.float32))
         protos = torch.stack([e[torch.as_tensor(y) == c].mean(0) for c in range(3)])
         distances = torch.cdist(e, protos) ** 2
     # logits: minus squared distances, on the scale of the rows' own distance to their class
@@ -114,6 +115,27 @@ def test_regression_fine_tunes_a_fresh_output_unit():
     assert model.score(X, y) > 0.6
     assert MetaMLPRegressor(steps=0, device="cpu").fit(X, y).score(X, y) == pytest.approx(
         0.0, abs=1e-9)  # a zero output unit predicts the mean
+
+
+def test_views_fine_tune_one_network_per_view_and_average_them():
+    X, y = _blobs(seed=5)
+    one = MetaMLPClassifier(steps=5, device="cpu").fit(X, y)
+    three = MetaMLPClassifier(steps=5, views=3, device="cpu").fit(X, y)
+    assert len(three.members_) == 3
+    members = [torch.softmax(net(torch.as_tensor(m.transform(X), dtype=torch.float32))
+                             .double(), 1).numpy() for m, net in three.members_]
+    np.testing.assert_allclose(members[0], one.predict_proba(X), atol=1e-6)  # view 0 alone
+    assert not np.allclose(members[0], members[1], atol=1e-3)
+    np.testing.assert_allclose(three.predict_proba(X), np.mean(members, axis=0), atol=1e-6)
+    reg = MetaMLPRegressor(steps=5, views=2, device="cpu").fit(X, X[:, 0])
+    alone = MetaMLPRegressor(steps=5, device="cpu").fit(X, X[:, 0]).predict(X)
+    mapping, net = reg.members_[1]
+    with torch.no_grad():
+        second = net(torch.as_tensor(mapping.transform(X), dtype=torch.float32))[:, 0]
+    second = second.numpy() * reg.y_scale_ + reg.y_mean_
+    np.testing.assert_allclose(reg.predict(X), (alone + second) / 2, atol=1e-5)
+    with pytest.raises(ValueError, match="views"):
+        MetaMLPClassifier(views=0, device="cpu").fit(X, y)
 
 
 def test_bad_hyperparameters_are_named():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -148,6 +150,58 @@ def test_episodes_share_one_width_and_permute_label_units():
     assert len(units) > 1  # a fresh assignment of classes to output units per episode
 
 
+def test_input_map_views_put_columns_on_random_slots_with_random_signs():
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    plain = InputMap(width=8).fit(X).transform(X)
+    Z = plain[:, :5]
+    np.testing.assert_array_equal(plain[:, 5:], 0)  # view 0: in order, zero padded
+    placed = [InputMap(width=8, view=v).fit(X).transform(X) for v in (1, 2)]
+    for out in placed:  # every column once, on its own slot, up to its sign
+        matches = [[j for j in range(8) if np.allclose(np.abs(out[:, j]), np.abs(Z[:, i]))]
+                   for i in range(5)]
+        assert all(len(m) == 1 for m in matches) and len({m[0] for m in matches}) == 5
+    assert not np.array_equal(placed[0], placed[1])
+    np.testing.assert_array_equal(InputMap(width=8, view=1).fit(X).transform(X), placed[0])
+    wide = np.random.default_rng(1).normal(size=(40, 20))
+    a, b = (InputMap(width=8, view=v).fit(wide).transform(wide) for v in (0, 1))
+    assert a.shape == b.shape == (40, 8) and not np.allclose(a, b)  # another projection
+
+
+def test_pca_input_map_keeps_every_direction_the_training_rows_span():
+    rng = np.random.default_rng(0)
+    X, new = rng.normal(size=(12, 60)), rng.normal(size=(5, 60))
+    for view in (0, 3):
+        pca = InputMap(width=32, reduce="pca", view=view).fit(X)
+        Z, scaled = pca.transform(X), pca._scaled(X)
+        assert Z.shape == (12, 32)
+        # the rows' geometry is intact: a model fitted on them loses nothing
+        np.testing.assert_allclose(Z @ Z.T, scaled @ scaled.T, atol=1e-8)
+        assert pca.transform(new).shape == (5, 32)
+    random = InputMap(width=32).fit(X)
+    gram = random.transform(X) @ random.transform(X).T
+    assert not np.allclose(gram, random._scaled(X) @ random._scaled(X).T, atol=1e-2)
+    np.testing.assert_array_equal(InputMap(width=8, reduce="pca").fit(X[:, :5]).transform(
+        X[:, :5]), InputMap(width=8).fit(X[:, :5]).transform(X[:, :5]))  # narrow: padded
+    with pytest.raises(ValueError, match="reduce"):
+        InputMap(reduce="umap").fit(X)
+
+
+def test_augmented_episodes_show_each_task_through_a_fresh_view():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    used = set()
+    for _ in range(10):
+        e = sample_episodes([(X, y)], k_shot=4, n_query=2, n_out=2, rng=rng,
+                            input_map=(8, 0, "random"), augment=True)
+        slots = tuple(np.flatnonzero(e.support_x[0].abs().sum(0).numpy()))
+        assert len(slots) == 3
+        used.add(slots)
+    assert len(used) > 1  # the three columns land on other slots
+    plain = sample_episodes([(X, y)], k_shot=4, n_query=2, n_out=2, rng=rng,
+                            input_map=(8, 0, "random"))
+    assert np.flatnonzero(plain.support_x[0].abs().sum(0).numpy()).tolist() == [0, 1, 2]
+
+
 def test_throughput_benchmark_runs_and_prints_a_table(capsys):
     from automl_meta.benchmarks.meta_throughput import main
 
@@ -207,6 +261,21 @@ def test_artifact_of_another_format_is_refused(tmp_path):
         train.load_initialisation(path)
 
 
+def test_an_artifact_from_before_a_recipe_field_existed_loads_with_its_default(tmp_path):
+    from automl_meta.meta_learning import train
+
+    path = train.meta_train(train.Recipe(**{**TINY, "steps": 1}), tmp_path / "r.pt",
+                            device="cpu", names=NAMES, progress=False)
+    blob = torch.load(path, weights_only=True)
+    for field in ("augment", "reduce"):  # added after the first shipped artifacts
+        del blob["recipe"][field]
+    torch.save(blob, path)
+    _, meta = train.load_initialisation(path)
+    assert meta["recipe"]["reduce"] == "random" and meta["recipe"]["augment"] is False
+    with pytest.raises(ValueError, match="reduce"):
+        train.Recipe(reduce="umap")
+
+
 def test_cli_meta_train(tmp_path):
     import subprocess
     import sys
@@ -220,3 +289,30 @@ def test_cli_meta_train(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Meta-learned initialisation saved to" in out.stdout
     assert (tmp_path / "init.pt").is_file()
+
+
+def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls():
+    import argparse
+
+    import pandas as pd
+
+    from automl_meta.benchmarks.few_shot import CV_PICK, ORACLE, STEPS, method_name, summary
+    from automl_meta.benchmarks.warm_start import markdown_table
+
+    rows = []
+    for dataset, k in [("a", 5), ("b", 5), ("a", 20)]:
+        base = {"dataset": dataset, "K": k, "repeat": 0}
+        rows += [{**base, "method": CV_PICK, "S": -1, "accuracy": 0.7},
+                 {**base, "method": ORACLE, "S": -1, "accuracy": 0.8}]
+        for init, head, views, s in itertools.product(
+                ("random init", "reptile"), ("meta", "prototypes"), (1, 5), STEPS):
+            accuracy = 0.6 + 0.1 * (init == "reptile") + 0.05 * (views == 5)
+            rows.append({**base, "method": method_name(init, head, views), "S": s,
+                         "accuracy": accuracy})
+    args = argparse.Namespace(algos=["reptile"], views=[1, 5], split="validation",
+                              repeats=1, steps=10, recipe=[], lr=0.1, device="cpu")
+    text = summary(pd.DataFrame(rows), ["x"], args, "abc", 1.0, markdown_table)
+    assert text.startswith("# Few-shot, validation split: held-out families ['x']")
+    # reptile with 5 views: 0.75 on K <= 10 against the CV pick's 0.7, oracle's 0.8
+    assert "| reptile, 5 views | 5 | 100% | 0.050 | 100% | -0.050 |" in text
+    assert "| reptile | 25 | 100% | 0.000 | 0% | -0.100 |" in text

@@ -21,6 +21,7 @@ majority class. Writes ``table.md``, ``results.csv`` and ``few_shot.html`` to ``
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,13 +33,18 @@ STEPS = (0, 1, 5, 25)
 ALGOS = ("maml", "fomaml", "reptile")
 
 
-def held_out_families(families: Sequence[str]) -> list[str]:
-    """The fixed held-out families: every fifth of the sorted family names.
+def held_out_families(families: Sequence[str], split: str = "test") -> list[str]:
+    """The fixed held-out families: every fifth of the sorted family names (``"test"``),
+    or, to choose a recipe without looking at those, the ones after them
+    (``"validation"``).
 
     >>> held_out_families(["e", "d", "c", "b", "a", "f"])
     ['a', 'f']
+    >>> held_out_families(["e", "d", "c", "b", "a", "f"], "validation")
+    ['b']
     """
-    return sorted(set(families))[::5]
+    names = sorted(set(families))
+    return names[::5] if split == "test" else names[1::5]
 
 
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -49,6 +55,16 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     0.5
     """
     return float(np.mean([(y_pred[y_true == c] == c).mean() for c in np.unique(y_true)]))
+
+
+def method_name(init: str, head: str, views: int) -> str:
+    """The results' name of a fine-tuned start.
+
+    >>> method_name("reptile", "prototypes", 5)
+    'reptile, prototype head, 5 views'
+    """
+    return (init + (", prototype head" if head == "prototypes" else "")
+            + (f", {views} views" if views > 1 else ""))
 
 
 def _shots(y: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     parser.add_argument("--recipe", nargs="*", default=[], metavar="KEY=VALUE",
                         help="meta-training recipe overrides, e.g. inner_steps=10 k_shot=10")
+    parser.add_argument("--views", nargs="+", type=int, default=[1],
+                        help="fine-tune mlp_meta on this many views of the inputs and "
+                             "average (one row set per count)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="evaluate on the fixed held-out families (test), or on "
+                             "other families, meta-training without either (validation: "
+                             "for choosing a recipe)")
     parser.add_argument("--out", default="benchmarks/few_shot")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -145,15 +168,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     classification = [d for d in corpus_datasets(["sklearn", "keel"])
                       if d.task == "classification"]
-    held = held_out_families([d.family for d in classification])
-    inits = {"random init": meta_train(Recipe(steps=0, exclude_families=held),
-                                       out / "random.pt", progress=False)}
+    families = [d.family for d in classification]
+    held = held_out_families(families, args.split)
+    # validation: meta-train without the test families either
+    excluded = sorted(set(held) | set(held_out_families(families)))
     overrides = {}
     for item in args.recipe:
         key, value = item.split("=", 1)
-        overrides[key] = type(getattr(Recipe(), key))(value)
+        kind = type(getattr(Recipe(), key))
+        overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    # the untrained network, with the same input map as the meta-trained ones
+    inits = {"random init": meta_train(Recipe(**{**overrides, "steps": 0,
+                                                 "exclude_families": excluded}),
+                                       out / "random.pt", progress=False)}
     for algo in args.algos:
-        recipe = Recipe(**{"algorithm": algo, "steps": args.steps, "exclude_families": held,
+        recipe = Recipe(**{"algorithm": algo, "steps": args.steps,
+                           "exclude_families": excluded,
                            "inner_lr": args.lr, **overrides})
         inits[algo] = meta_train(recipe, out / f"{algo}.pt", device=args.device,
                                  progress=False)
@@ -176,13 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ys, yq = y[support], y[query]
                 base = {"dataset": d.key, "K": k, "repeat": r}
                 for init_name, path in inits.items():
-                    for head in ("meta", "prototypes"):
-                        method = init_name + (", prototype head" if head == "prototypes"
-                                              else "")
+                    for head, views in itertools.product(("meta", "prototypes"), args.views):
+                        method = method_name(init_name, head, views)
                         for s in STEPS:
                             model = MetaMLPClassifier(steps=s, learning_rate=args.lr,
-                                                      head=head, init=str(path),
-                                                      random_state=r, device=args.device)
+                                                      head=head, views=views,
+                                                      init=str(path), random_state=r,
+                                                      device=args.device)
                             with warnings.catch_warnings():
                                 warnings.simplefilter("ignore")
                                 pred = model.fit(Xs, ys).predict(Xq)
@@ -219,19 +249,20 @@ def summary(frame, held, args, commit: str, seconds: float, markdown_table) -> s
     picked = per.xs((CV_PICK, -1), level=("method", "S"))
     oracle = per.xs((ORACLE, -1), level=("method", "S"))
     wins = []
-    for algo in args.algos:
-        for head in ("", ", prototype head"):
-            for s in STEPS:
-                a = per.xs((algo + head, s), level=("method", "S"))
-                b = per.xs(("random init" + head, s), level=("method", "S"))
-                small = a[a.index.get_level_values("K") <= 10]
-                gap = small - picked[small.index]
-                wins.append({"initialisation": algo + head, "S": s,
-                             "beats random init on": f"{(a > b).mean():.0%}",
-                             "K<=10: mean vs sklearn picked by CV": float(gap.mean()),
-                             "beats it on": f"{(gap > 0).mean():.0%}",
-                             "mean vs oracle": float((small - oracle[small.index]).mean())})
-    return (f"# Few-shot, held-out families {held}\n\ncommit {commit}; "
+    for algo, head, views in itertools.product(args.algos, ("meta", "prototypes"),
+                                               args.views):
+        for s in STEPS:
+            a = per.xs((method_name(algo, head, views), s), level=("method", "S"))
+            b = per.xs((method_name("random init", head, views), s),
+                       level=("method", "S"))
+            small = a[a.index.get_level_values("K") <= 10]
+            gap = small - picked[small.index]
+            wins.append({"initialisation": method_name(algo, head, views), "S": s,
+                         "beats random init on": f"{(a > b).mean():.0%}",
+                         "K<=10: mean vs sklearn picked by CV": float(gap.mean()),
+                         "beats it on": f"{(gap > 0).mean():.0%}",
+                         "mean vs oracle": float((small - oracle[small.index]).mean())})
+    return (f"# Few-shot, {args.split} split: held-out families {held}\n\ncommit {commit}; "
             f"{frame['dataset'].nunique()} held-out datasets, {args.repeats} draws each, "
             f"meta-training {args.steps} steps {' '.join(args.recipe)}, fine-tuning rate "
             f"{args.lr}, device {args.device}; {seconds:.0f} s\n\n"
@@ -257,7 +288,11 @@ def _plot(frame, path: Path) -> None:
                         shared_yaxes=True)
     mean = frame.groupby(["method", "S", "K"])["accuracy"].mean().reset_index()
     protonets = sorted(m for m in mean["method"].unique() if m.startswith("protonet"))
-    methods = [m for m in PLOTTED if m in set(mean["method"])] + protonets + [CV_PICK, ORACLE]
+    ensembles = sorted(m for m in mean["method"].unique()  # e.g. "reptile, 5 views"
+                       if m.startswith("reptile, ") and m.endswith(" views")
+                       and "prototype" not in m)
+    methods = ([m for m in PLOTTED if m in set(mean["method"])] + ensembles + protonets
+               + [CV_PICK, ORACLE])
     x_flat = [1, max(STEPS) + 1]
     for i, method in enumerate(methods):
         colour = _COLOURS[i % len(_COLOURS)]

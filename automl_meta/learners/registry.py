@@ -193,8 +193,8 @@ def build_estimator(
         from .torch.meta import MetaMLPClassifier, MetaMLPRegressor
 
         common = dict(steps=int(params["steps"]), learning_rate=params["learning_rate"],
-                      adapt=params["adapt"], random_state=random_state, n_threads=n_threads,
-                      device=device)
+                      adapt=params["adapt"], views=int(params.get("views", 1)),
+                      random_state=random_state, n_threads=n_threads, device=device)
         if clf:
             return MetaMLPClassifier(head=params["head"], **common)
         return MetaMLPRegressor(**common)

@@ -2,8 +2,16 @@
 
 Datasets differ in columns and classes, while one initialisation needs one input width
 and one output layer. :class:`InputMap` scales a task's columns robustly (median and
-interquartile range, clipped) and maps them to ``width`` inputs: a seeded Gaussian random
-projection when there are more columns, zero padding when fewer. Output units are shared
+interquartile range, clipped) and maps them to ``width`` inputs: zero padding when there
+are fewer columns; when there are more, a seeded Gaussian random projection
+(``reduce="random"``) or the leading principal components of the rows it is fitted on
+(``reduce="pca"``: with fewer rows than ``width``, they keep every direction those rows
+span, so nothing a model could learn from them is lost). Its ``view`` picks one of
+many such maps: view 0 keeps the columns in order; any other view places them in random
+input slots with random signs (or draws another projection). Meta-training with
+``augment`` shows every episode through a fresh view, so the initialisation cannot rely on
+which input a column lands in (a held-out dataset's columns mean something else), and a
+learner may average its predictions over several views. Output units are shared
 across tasks: an ``n``-way episode puts its classes on ``n`` of the ``n_out`` units, in a
 fresh random order each episode (so the initialisation cannot memorise which unit means
 which label), and masks the rest.
@@ -32,6 +40,8 @@ class InputMap:
 
     width: int = 32
     seed: int = 0
+    view: int = 0
+    reduce: str = "random"
 
     def fit(self, X: np.ndarray) -> InputMap:
         X = np.asarray(X, dtype=np.float64)
@@ -42,39 +52,77 @@ class InputMap:
         spread = q75 - q25
         std = (np.nanstd if nan else np.std)(X, axis=0)
         self.scale_ = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
-        self.projection_ = _projection(self.seed, X.shape[1], self.width)
+        n, width = X.shape[1], self.width
+        if self.reduce not in ("random", "pca"):
+            raise ValueError(f"reduce must be 'random' or 'pca', not {self.reduce!r}.")
+        if n > width and self.reduce == "pca":
+            Z = self._scaled(X)
+            # (the scaled rows are centred on the median already; not centring again
+            # keeps the whole span of the rows when there are at most ``width`` of them)
+            _, _, vt = np.linalg.svd(Z, full_matrices=False)
+            components = np.zeros((n, width))
+            components[:, :min(width, len(vt))] = vt[:width].T
+            slots = _projection(self.seed, width, width, self.view)
+            self.projection_ = components if slots is None else components @ slots
+        else:
+            self.projection_ = _projection(self.seed, n, width, self.view)
         return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
         Z = (np.asarray(X, dtype=np.float64) - self.median_) / self.scale_
-        Z = np.clip(np.nan_to_num(Z), -CLIP, CLIP)
+        return np.clip(np.nan_to_num(Z), -CLIP, CLIP)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        Z = self._scaled(X)
         if self.projection_ is not None:
             return Z @ self.projection_
         return np.pad(Z, ((0, 0), (0, self.width - Z.shape[1])))
 
 
-_PROJECTIONS: dict[tuple[int, int, int], np.ndarray | None] = {}
+_PROJECTIONS: dict[tuple[int, int, int, int], np.ndarray | None] = {}
+_CACHED_VIEWS = 1024  # views below this are kept (a learner's); meta-training draws larger
 
 
-def _projection(seed: int, n: int, width: int) -> np.ndarray | None:
-    """The seeded Gaussian projection from ``n`` columns to ``width`` (``None``: pad)."""
-    key = (seed, n, width)
-    if key not in _PROJECTIONS:
-        _PROJECTIONS[key] = None if n <= width else (
-            np.random.default_rng([seed, n]).normal(size=(n, width)) / np.sqrt(width))
-    return _PROJECTIONS[key]
+def _projection(seed: int, n: int, width: int, view: int = 0) -> np.ndarray | None:
+    """The map from ``n`` columns to ``width`` inputs (``None``: pad in order).
+
+    View 0: the seeded Gaussian projection when ``n > width``, else ``None``. Other views:
+    a Gaussian projection of another seed, or, when ``n <= width``, each column on its own
+    random input slot with a random sign.
+
+    >>> P = _projection(0, 3, 5, view=1)
+    >>> sorted(np.abs(P).sum(axis=0).tolist()), np.abs(P).sum(axis=1).tolist()
+    ([0.0, 0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
+    """
+    key = (seed, n, width, view)
+    if key in _PROJECTIONS:
+        return _PROJECTIONS[key]
+    rng = np.random.default_rng([seed, n] if view == 0 else [seed, n, view])
+    if n > width:
+        matrix = rng.normal(size=(n, width)) / np.sqrt(width)
+    elif view == 0:
+        matrix = None
+    else:
+        matrix = np.zeros((n, width))
+        matrix[np.arange(n), rng.choice(width, size=n, replace=False)] = rng.choice(
+            [-1.0, 1.0], size=n)
+    if view < _CACHED_VIEWS:
+        _PROJECTIONS[key] = matrix
+    return matrix
 
 
 def sample_episodes(tasks: list[tuple[np.ndarray, np.ndarray]], *, k_shot: int,
                     n_query: int, n_out: int, rng: np.random.Generator,
                     dtype: torch.dtype = torch.float32,
-                    input_map: tuple[int, int] | None = None) -> Episodes:
+                    input_map: tuple[int, int, str] | None = None,
+                    augment: bool = False) -> Episodes:
     """One batch of ``n``-way classification episodes, one per ``(X, y)`` task.
 
     ``y`` holds class indices. ``X`` is already mapped to the common width, or, with
-    ``input_map=(width, seed)``, each episode's rows are mapped by an :class:`InputMap`
+    ``input_map=(width, seed, reduce)``, each episode's rows are mapped by an :class:`InputMap`
     fitted on its support rows alone, as the learners fit theirs on their training rows
-    (so the initialisation meets at test time the inputs it was trained on). ``n`` is the
+    (so the initialisation meets at test time the inputs it was trained on); with
+    ``augment``, each through a random view of that map. ``n`` is the
     smallest class count among the tasks (at most ``n_out``), so the batch has one shape:
     each task gives ``n`` random classes with ``k_shot`` support and ``n_query`` query rows
     each (drawn with replacement where a class is smaller), placed on a random ``n`` of the
@@ -101,7 +149,9 @@ def sample_episodes(tasks: list[tuple[np.ndarray, np.ndarray]], *, k_shot: int,
         order_s, order_q = rng.permutation(len(sy)), rng.permutation(len(qy))
         support_x, query_x = np.concatenate(sx)[order_s], np.concatenate(qx)[order_q]
         if input_map is not None:
-            mapping = InputMap(width=input_map[0], seed=input_map[1]).fit(support_x)
+            view = int(rng.integers(_CACHED_VIEWS, 2**31)) if augment else 0
+            width, seed, reduce = input_map
+            mapping = InputMap(width=width, seed=seed, view=view, reduce=reduce).fit(support_x)
             support_x, query_x = mapping.transform(support_x), mapping.transform(query_x)
         parts["sx"].append(support_x)
         parts["sy"].append(np.asarray(sy)[order_s])

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 ARTIFACT_FORMAT = 2
 MAX_ROWS = 2000
+# What an artifact meant by a recipe field before the field existed
+LEGACY_RECIPE = {"augment": False, "reduce": "random"}
 
 
 @dataclass
@@ -51,12 +53,16 @@ class Recipe:
     outer_lr: float = 1e-3
     steps: int = 1000
     seed: int = 0
+    augment: bool = True
+    reduce: str = "random"
     exclude_families: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, not "
                              f"{self.algorithm!r}.")
+        if self.reduce not in ("random", "pca"):
+            raise ValueError(f"reduce must be 'random' or 'pca', not {self.reduce!r}.")
 
 
 def network(recipe: Recipe) -> nn.Module:
@@ -175,7 +181,8 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
                            replace=len(filtered) < recipe.tasks_per_batch)
         episodes = sample_episodes([filtered[i][1:] for i in picks], k_shot=recipe.k_shot,
                                    n_query=recipe.n_query, n_out=recipe.n_out, rng=rng,
-                                   input_map=(recipe.width, recipe.seed))
+                                   input_map=(recipe.width, recipe.seed, recipe.reduce),
+                                   augment=recipe.augment)
         losses.append(meta_step(model, params, optimizer, episodes.to(dev), inner,
                                 recipe.algorithm))
         if bar is not None:
@@ -204,10 +211,11 @@ def load_initialisation(path: str | Path) -> tuple[nn.Module, dict]:
     if blob.get("format") != ARTIFACT_FORMAT:
         raise AutoMLError(f"{path} has artifact format {blob.get('format')!r}; this "
                           f"automl-meta reads format {ARTIFACT_FORMAT}. Meta-train again.")
-    recipe = Recipe(**blob["recipe"])
+    recipe = Recipe(**{**LEGACY_RECIPE, **blob["recipe"]})
     model = network(recipe)
     model.load_state_dict(blob["state_dict"])
-    return model, {k: v for k, v in blob.items() if k != "state_dict"}
+    meta = {k: v for k, v in blob.items() if k != "state_dict"}
+    return model, {**meta, "recipe": asdict(recipe)}  # (with defaults of newer fields)
 
 
 INIT_ENV = "AUTOML_META_INIT"

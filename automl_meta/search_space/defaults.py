@@ -29,7 +29,7 @@ _DEFAULTS: list[dict[str, Any]] = [
      "learning_rate": 1e-3, "weight_decay": 1e-5, "epochs": 20, "batch_size": 64},
     {LEARNER_PARAM: "protonet", "distance": "euclidean", "temperature": 1.0},
     {LEARNER_PARAM: "mlp_meta", "steps": 25, "learning_rate": 0.1, "adapt": "all",
-     "head": "meta"},
+     "head": "meta", "views": 5},
 ]
 
 

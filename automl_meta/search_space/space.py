@@ -95,18 +95,21 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
     },
     # From the meta-learned initialisation (automl_meta.learners.torch.meta): SGD steps as
     # in meta-training's inner loop; adapt every layer or the output layer only; the output
-    # layer starts from the meta-learned units or from the class prototypes.
+    # layer starts from the meta-learned units or from the class prototypes; how many
+    # views of the inputs to fine-tune and average.
     "mlp_meta": {
         "classification": {
             "steps": _int(1, 300, log=True),
             "learning_rate": _float(0.01, 1.0, log=True),
             "adapt": CategoricalDistribution(["all", "head"]),
             "head": CategoricalDistribution(["meta", "prototypes"]),
+            "views": _int(1, 8),
         },
         "regression": {
             "steps": _int(1, 300, log=True),
             "learning_rate": _float(0.01, 1.0, log=True),
             "adapt": CategoricalDistribution(["all", "head"]),
+            "views": _int(1, 8),
         },
     },
     "protonet": {

@@ -36,21 +36,35 @@ MAX_BATCH = 512
 
 
 class _MetaBase(BaseEstimator):
-    """Shared by the three: load the initialisation, map inputs, place tensors."""
+    """Shared by the three: load the initialisation, map inputs, place tensors.
 
-    def _start(self, X) -> tuple[nn.Module, dict, torch.Tensor, torch.device]:
+    A fitted learner holds ``members_``: one ``(input map, network)`` per view of the
+    inputs (:class:`InputMap`'s ``view``); predictions average over them.
+    """
+
+    def _start(self, X, view: int = 0
+               ) -> tuple[nn.Module, dict, torch.Tensor, torch.device, InputMap]:
         net, recipe = load_cached_initialisation(self.init)
         device = resolve_device(self.device)
         if device.type == "cpu":
             torch.set_num_threads(max(1, int(self.n_threads)))
-        self.input_map_ = InputMap(width=recipe["width"], seed=recipe["seed"]).fit(X)
+        mapping = InputMap(width=recipe["width"], seed=recipe["seed"], view=view,
+                           reduce=recipe["reduce"]).fit(X)
         self.n_features_in_ = np.asarray(X).shape[1]
         self.device_ = device.type  # where it was trained; the fitted network lives on CPU
-        x = torch.as_tensor(self.input_map_.transform(X), dtype=torch.float32, device=device)
-        return copy.deepcopy(net).to(device), recipe, x, device
+        x = torch.as_tensor(mapping.transform(X), dtype=torch.float32, device=device)
+        return copy.deepcopy(net).to(device), recipe, x, device, mapping
 
-    def _inputs(self, X) -> torch.Tensor:
-        return torch.as_tensor(self.input_map_.transform(X), dtype=torch.float32)
+    @property
+    def network_(self) -> nn.Module:
+        """The first view's network."""
+        return self.members_[0][1]
+
+    def _outputs(self, X) -> list[torch.Tensor]:
+        """Each member's raw outputs on ``X``."""
+        with torch.no_grad():
+            return [net(torch.as_tensor(mapping.transform(X), dtype=torch.float32))
+                    for mapping, net in self.members_]
 
 
 class _MetaClassifier(ClassifierMixin, _MetaBase):
@@ -63,9 +77,8 @@ class _MetaClassifier(ClassifierMixin, _MetaBase):
                 _weights(sample_weight, len(y_idx), device))
 
     def predict_proba(self, X):
-        with torch.no_grad():
-            logits = self.network_(self._inputs(X))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        probs = [torch.softmax(out.double(), dim=1) for out in self._outputs(X)]
+        return torch.stack(probs).mean(0).numpy()
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
@@ -147,6 +160,10 @@ class MetaMLPClassifier(_MetaClassifier):
 
     ``init``: an artifact path (default: the shipped initialisation). Classes beyond the
     artifact's output units get prototype-generated units whatever ``head`` says.
+    ``views``: how many networks to fine-tune, each on another view of the inputs (view 0
+    keeps the columns in order; the others place them at random input slots with random
+    signs); their probabilities are averaged. Views help an initialisation meta-trained
+    with ``augment`` (it was trained to take any view).
 
     Examples
     --------
@@ -160,12 +177,13 @@ class MetaMLPClassifier(_MetaClassifier):
     """
 
     def __init__(self, steps: int = 25, learning_rate: float = 0.1, adapt: str = "all",
-                 head: str = "meta", init: str | None = None, random_state: int = 0,
-                 n_threads: int = 1, device: str = "auto"):
+                 head: str = "meta", views: int = 1, init: str | None = None,
+                 random_state: int = 0, n_threads: int = 1, device: str = "auto"):
         self.steps = steps
         self.learning_rate = learning_rate
         self.adapt = adapt
         self.head = head
+        self.views = views
         self.init = init
         self.random_state = random_state
         self.n_threads = n_threads
@@ -175,7 +193,14 @@ class MetaMLPClassifier(_MetaClassifier):
         if self.adapt not in ("all", "head") or self.head not in ("meta", "prototypes"):
             raise ValueError(f"adapt must be 'all' or 'head' (got {self.adapt!r}), head "
                              f"'meta' or 'prototypes' (got {self.head!r}).")
-        net, _, x, device = self._start(X)
+        if int(self.views) < 1:
+            raise ValueError(f"views must be at least 1, not {self.views!r}.")
+        self.members_ = [self._fit_view(X, y, sample_weight, view)
+                         for view in range(int(self.views))]
+        return self
+
+    def _fit_view(self, X, y, sample_weight, view: int) -> tuple[InputMap, nn.Module]:
+        net, _, x, device, mapping = self._start(X, view)
         target, w = self._labels(y, sample_weight, device)
         k = len(self.classes_)
         out_layer: nn.Linear = list(net.children())[-1]
@@ -190,21 +215,22 @@ class MetaMLPClassifier(_MetaClassifier):
         net = nn.Sequential(*list(net.children())[:-1], new)
         _fine_tune(net, x, target, w, nn.CrossEntropyLoss(reduction="none"),
                    steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
-                   seed=self.random_state)
-        self.network_ = net.cpu().eval()
-        return self
+                   seed=self.random_state + view)
+        return mapping, net.cpu().eval()
 
 
 class MetaMLPRegressor(RegressorMixin, _MetaBase):
     """The meta-learned hidden layers with a fresh output unit (zero weights, so it
-    starts at the mean), fine-tuned on the standardised target."""
+    starts at the mean), fine-tuned on the standardised target; ``views`` as for
+    :class:`MetaMLPClassifier` (the predictions are averaged)."""
 
     def __init__(self, steps: int = 25, learning_rate: float = 0.1, adapt: str = "all",
-                 init: str | None = None, random_state: int = 0, n_threads: int = 1,
-                 device: str = "auto"):
+                 views: int = 1, init: str | None = None, random_state: int = 0,
+                 n_threads: int = 1, device: str = "auto"):
         self.steps = steps
         self.learning_rate = learning_rate
         self.adapt = adapt
+        self.views = views
         self.init = init
         self.random_state = random_state
         self.n_threads = n_threads
@@ -213,10 +239,17 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
     def fit(self, X, y, sample_weight=None):
         if self.adapt not in ("all", "head"):
             raise ValueError(f"adapt must be 'all' or 'head', not {self.adapt!r}.")
+        if int(self.views) < 1:
+            raise ValueError(f"views must be at least 1, not {self.views!r}.")
         y = np.asarray(y, dtype=np.float64)
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std()) or 1.0
-        net, _, x, device = self._start(X)
+        self.members_ = [self._fit_view(X, y, sample_weight, view)
+                         for view in range(int(self.views))]
+        return self
+
+    def _fit_view(self, X, y, sample_weight, view: int) -> tuple[InputMap, nn.Module]:
+        net, _, x, device, mapping = self._start(X, view)
         target = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32,
                                  device=device)
         w = _weights(sample_weight, len(y), device)
@@ -228,14 +261,12 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
         net = nn.Sequential(*list(net.children())[:-1], new)
         _fine_tune(net, x, target, w, lambda out, t: (out[:, 0] - t) ** 2,
                    steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
-                   seed=self.random_state)
-        self.network_ = net.cpu().eval()
-        return self
+                   seed=self.random_state + view)
+        return mapping, net.cpu().eval()
 
     def predict(self, X):
-        with torch.no_grad():
-            out = self.network_(self._inputs(X))[:, 0].numpy().astype(np.float64)
-        return out * self.y_scale_ + self.y_mean_
+        out = torch.stack([o[:, 0] for o in self._outputs(X)]).mean(0)
+        return out.numpy().astype(np.float64) * self.y_scale_ + self.y_mean_
 
 
 class ProtoNetClassifier(_MetaClassifier):
@@ -273,7 +304,7 @@ class ProtoNetClassifier(_MetaClassifier):
         if self.distance not in ("euclidean", "cosine"):
             raise ValueError(f"distance must be 'euclidean' or 'cosine', not "
                              f"{self.distance!r}.")
-        net, _, x, device = self._start(X)
+        net, _, x, device, mapping = self._start(X)
         encoder = _encoder(net)
         target, w = self._labels(y, sample_weight, device)
         with torch.no_grad():
@@ -283,7 +314,7 @@ class ProtoNetClassifier(_MetaClassifier):
         out = _prototype_layer(e, target, w, len(self.classes_), self.distance,
                                self.temperature)
         layers = [encoder, _Normalise(), out] if self.distance == "cosine" else [encoder, out]
-        self.network_ = nn.Sequential(*layers).cpu().eval()
+        self.members_ = [(mapping, nn.Sequential(*layers).cpu().eval())]
         return self
 
 
