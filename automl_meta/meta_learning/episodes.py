@@ -27,6 +27,7 @@ import torch
 from .core import Episodes
 
 CLIP = 5.0
+REDUCTIONS = ("random", "pca")  # how InputMap narrows a wider table
 
 
 @dataclass
@@ -53,8 +54,7 @@ class InputMap:
         std = (np.nanstd if nan else np.std)(X, axis=0)
         self.scale_ = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
         n, width = X.shape[1], self.width
-        if self.reduce not in ("random", "pca"):
-            raise ValueError(f"reduce must be 'random' or 'pca', not {self.reduce!r}.")
+        check_reduce(self.reduce)
         if n > width and self.reduce == "pca":
             Z = self._scaled(X)
             # (the scaled rows are centred on the median already; not centring again
@@ -77,6 +77,11 @@ class InputMap:
         if self.projection_ is not None:
             return Z @ self.projection_
         return np.pad(Z, ((0, 0), (0, self.width - Z.shape[1])))
+
+
+def check_reduce(reduce: str) -> None:
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {REDUCTIONS}, not {reduce!r}.")
 
 
 _PROJECTIONS: dict[tuple[int, int, int, int], np.ndarray | None] = {}

@@ -26,7 +26,7 @@ from torch import nn
 from .._version import __version__
 from ..exceptions import AutoMLError
 from .core import ALGORITHMS, InnerLoop, meta_step
-from .episodes import sample_episodes
+from .episodes import check_reduce, sample_episodes
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class Recipe:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, not "
                              f"{self.algorithm!r}.")
-        if self.reduce not in ("random", "pca"):
-            raise ValueError(f"reduce must be 'random' or 'pca', not {self.reduce!r}.")
+        check_reduce(self.reduce)
 
 
 def network(recipe: Recipe) -> nn.Module:

@@ -162,8 +162,8 @@ class MetaMLPClassifier(_MetaClassifier):
     artifact's output units get prototype-generated units whatever ``head`` says.
     ``views``: how many networks to fine-tune, each on another view of the inputs (view 0
     keeps the columns in order; the others place them at random input slots with random
-    signs); their probabilities are averaged. Views help an initialisation meta-trained
-    with ``augment`` (it was trained to take any view).
+    signs); their probabilities are averaged. An initialisation meta-trained with
+    ``augment`` (the shipped one) was trained to take any view.
 
     Examples
     --------
