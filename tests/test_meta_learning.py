@@ -184,6 +184,13 @@ def test_pca_input_map_keeps_every_direction_the_training_rows_span():
         X[:, :5]), InputMap(width=8).fit(X[:, :5]).transform(X[:, :5]))  # narrow: padded
     with pytest.raises(ValueError, match="reduce"):
         InputMap(reduce="umap").fit(X)
+    for reduce, data in [("pca", X), ("random", X), ("random", X[:, :5])]:
+        # a learner's views come from one fitted map: the same as fitting each view
+        fitted = InputMap(width=32, reduce=reduce).fit(data)
+        np.testing.assert_array_equal(
+            fitted.with_view(2).transform(new[:, :data.shape[1]]),
+            InputMap(width=32, reduce=reduce, view=2).fit(data).transform(
+                new[:, :data.shape[1]]))
 
 
 def test_augmented_episodes_show_each_task_through_a_fresh_view():

@@ -19,7 +19,7 @@ which label), and masks the rest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -53,20 +53,31 @@ class InputMap:
         spread = q75 - q25
         std = (np.nanstd if nan else np.std)(X, axis=0)
         self.scale_ = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
-        n, width = X.shape[1], self.width
         check_reduce(self.reduce)
-        if n > width and self.reduce == "pca":
-            Z = self._scaled(X)
+        self.components_ = None  # the principal directions (reduce="pca", wide tables)
+        if X.shape[1] > self.width and self.reduce == "pca":
             # (the scaled rows are centred on the median already; not centring again
             # keeps the whole span of the rows when there are at most ``width`` of them)
-            _, _, vt = np.linalg.svd(Z, full_matrices=False)
-            components = np.zeros((n, width))
-            components[:, :min(width, len(vt))] = vt[:width].T
-            slots = _projection(self.seed, width, width, self.view)
-            self.projection_ = components if slots is None else components @ slots
-        else:
-            self.projection_ = _projection(self.seed, n, width, self.view)
+            _, _, vt = np.linalg.svd(self._scaled(X), full_matrices=False)
+            self.components_ = np.zeros((X.shape[1], self.width))
+            self.components_[:, :min(self.width, len(vt))] = vt[:self.width].T
+        self.projection_ = self._projection_of(self.view)
         return self
+
+    def with_view(self, view: int) -> InputMap:
+        """This fitted map through another ``view``: the scaling (and principal
+        directions) fitted once, only the placement redrawn."""
+        other = replace(self, view=view)
+        other.median_, other.scale_ = self.median_, self.scale_
+        other.components_ = self.components_
+        other.projection_ = other._projection_of(view)
+        return other
+
+    def _projection_of(self, view: int) -> np.ndarray | None:
+        if self.components_ is None:
+            return _projection(self.seed, len(self.median_), self.width, view)
+        slots = _projection(self.seed, self.width, self.width, view)
+        return self.components_ if slots is None else self.components_ @ slots
 
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         Z = (np.asarray(X, dtype=np.float64) - self.median_) / self.scale_

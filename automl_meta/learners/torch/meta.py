@@ -21,6 +21,7 @@ seeded CPU generator), so the CPU and CUDA give the same model up to float round
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -42,18 +43,29 @@ class _MetaBase(BaseEstimator):
     inputs (:class:`InputMap`'s ``view``); predictions average over them.
     """
 
-    def _start(self, X, view: int = 0
-               ) -> tuple[nn.Module, dict, torch.Tensor, torch.device, InputMap]:
-        net, recipe = load_cached_initialisation(self.init)
+    def _device(self) -> torch.device:
         device = resolve_device(self.device)
         if device.type == "cpu":
             torch.set_num_threads(max(1, int(self.n_threads)))
-        mapping = InputMap(width=recipe["width"], seed=recipe["seed"], view=view,
-                           reduce=recipe["reduce"]).fit(X)
-        self.n_features_in_ = np.asarray(X).shape[1]
         self.device_ = device.type  # where it was trained; the fitted network lives on CPU
-        x = torch.as_tensor(mapping.transform(X), dtype=torch.float32, device=device)
-        return copy.deepcopy(net).to(device), recipe, x, device, mapping
+        return device
+
+    def _fit_views(self, X, device: torch.device, views: int,
+                   fit_one: Callable[[nn.Module, torch.Tensor, int], nn.Module]) -> None:
+        """Set ``members_``: for each of ``views`` views of the input map (fitted once),
+        ``fit_one(a copy of the initialisation on device, mapped rows, view)``."""
+        if int(views) < 1:
+            raise ValueError(f"views must be at least 1, not {views!r}.")
+        net, recipe = load_cached_initialisation(self.init)
+        base = InputMap(width=recipe["width"], seed=recipe["seed"],
+                        reduce=recipe["reduce"]).fit(X)
+        self.n_features_in_ = np.asarray(X).shape[1]
+        self.members_ = []
+        for view in range(int(views)):
+            mapping = base.with_view(view)
+            x = torch.as_tensor(mapping.transform(X), dtype=torch.float32, device=device)
+            fitted = fit_one(copy.deepcopy(net).to(device), x, view)
+            self.members_.append((mapping, fitted.cpu().eval()))
 
     @property
     def network_(self) -> nn.Module:
@@ -193,22 +205,21 @@ class MetaMLPClassifier(_MetaClassifier):
         if self.adapt not in ("all", "head") or self.head not in ("meta", "prototypes"):
             raise ValueError(f"adapt must be 'all' or 'head' (got {self.adapt!r}), head "
                              f"'meta' or 'prototypes' (got {self.head!r}).")
-        if int(self.views) < 1:
-            raise ValueError(f"views must be at least 1, not {self.views!r}.")
-        self.members_ = [self._fit_view(X, y, sample_weight, view)
-                         for view in range(int(self.views))]
+        device = self._device()
+        target, w = self._labels(y, sample_weight, device)
+        self._fit_views(X, device, self.views,
+                        lambda net, x, view: self._tune(net, x, target, w, view))
         return self
 
-    def _fit_view(self, X, y, sample_weight, view: int) -> tuple[InputMap, nn.Module]:
-        net, _, x, device, mapping = self._start(X, view)
-        target, w = self._labels(y, sample_weight, device)
+    def _tune(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
+              view: int) -> nn.Module:
         k = len(self.classes_)
         out_layer: nn.Linear = list(net.children())[-1]
         if self.head == "prototypes" or k > out_layer.out_features:
             with torch.no_grad():
                 new = _prototype_layer(_encoder(net)(x), target, w, k)
         else:  # the first k meta-learned units (meta-training placed classes at random)
-            new = nn.Linear(out_layer.in_features, k).to(device)
+            new = nn.Linear(out_layer.in_features, k).to(x.device)
             with torch.no_grad():
                 new.weight.copy_(out_layer.weight[:k])
                 new.bias.copy_(out_layer.bias[:k])
@@ -216,7 +227,7 @@ class MetaMLPClassifier(_MetaClassifier):
         _fine_tune(net, x, target, w, nn.CrossEntropyLoss(reduction="none"),
                    steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
                    seed=self.random_state + view)
-        return mapping, net.cpu().eval()
+        return net
 
 
 class MetaMLPRegressor(RegressorMixin, _MetaBase):
@@ -239,22 +250,21 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
     def fit(self, X, y, sample_weight=None):
         if self.adapt not in ("all", "head"):
             raise ValueError(f"adapt must be 'all' or 'head', not {self.adapt!r}.")
-        if int(self.views) < 1:
-            raise ValueError(f"views must be at least 1, not {self.views!r}.")
         y = np.asarray(y, dtype=np.float64)
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std()) or 1.0
-        self.members_ = [self._fit_view(X, y, sample_weight, view)
-                         for view in range(int(self.views))]
-        return self
-
-    def _fit_view(self, X, y, sample_weight, view: int) -> tuple[InputMap, nn.Module]:
-        net, _, x, device, mapping = self._start(X, view)
+        device = self._device()
         target = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32,
                                  device=device)
         w = _weights(sample_weight, len(y), device)
+        self._fit_views(X, device, self.views,
+                        lambda net, x, view: self._tune(net, x, target, w, view))
+        return self
+
+    def _tune(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
+              view: int) -> nn.Module:
         out_layer: nn.Linear = list(net.children())[-1]
-        new = nn.Linear(out_layer.in_features, 1).to(device)
+        new = nn.Linear(out_layer.in_features, 1).to(x.device)
         with torch.no_grad():
             new.weight.zero_()
             new.bias.zero_()
@@ -262,7 +272,7 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
         _fine_tune(net, x, target, w, lambda out, t: (out[:, 0] - t) ** 2,
                    steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
                    seed=self.random_state + view)
-        return mapping, net.cpu().eval()
+        return net
 
     def predict(self, X):
         out = torch.stack([o[:, 0] for o in self._outputs(X)]).mean(0)
@@ -304,9 +314,14 @@ class ProtoNetClassifier(_MetaClassifier):
         if self.distance not in ("euclidean", "cosine"):
             raise ValueError(f"distance must be 'euclidean' or 'cosine', not "
                              f"{self.distance!r}.")
-        net, _, x, device, mapping = self._start(X)
-        encoder = _encoder(net)
+        device = self._device()
         target, w = self._labels(y, sample_weight, device)
+        self._fit_views(X, device, 1, lambda net, x, _: self._generate(net, x, target, w))
+        return self
+
+    def _generate(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor,
+                  w: torch.Tensor) -> nn.Module:
+        encoder = _encoder(net)
         with torch.no_grad():
             e = encoder(x)
             if self.distance == "cosine":
@@ -314,8 +329,7 @@ class ProtoNetClassifier(_MetaClassifier):
         out = _prototype_layer(e, target, w, len(self.classes_), self.distance,
                                self.temperature)
         layers = [encoder, _Normalise(), out] if self.distance == "cosine" else [encoder, out]
-        self.members_ = [(mapping, nn.Sequential(*layers).cpu().eval())]
-        return self
+        return nn.Sequential(*layers)
 
 
 class _Normalise(nn.Module):
