@@ -212,7 +212,8 @@ def cmd_meta_train(args: argparse.Namespace) -> int:
 
     recipe = Recipe(algorithm=args.algo, steps=args.steps,
                     tasks_per_batch=args.tasks_per_batch, seed=args.seed,
-                    augment=args.augment, exclude_families=args.exclude_families or [])
+                    augment=args.augment, synthetic=args.synthetic,
+                    exclude_families=args.exclude_families or [])
     path = meta_train(recipe, args.out, device=args.device, names=args.datasets,
                       progress=args.verbose > 0)
     print(f"Meta-learned initialisation saved to {path}")
@@ -526,6 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="show each episode through a random view of its input map (random "
                         "input slots and signs; default on)")
+    p.add_argument("--synthetic", type=float, default=0.0, metavar="SHARE",
+                   help="replace this share (0-1) of each batch's tasks with generated "
+                        "tables (default 0)")
     p.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
                    help="only these corpus datasets")
     p.add_argument("--exclude-families", nargs="+", default=None, metavar="FAMILY",

@@ -274,11 +274,12 @@ def test_an_artifact_from_before_a_recipe_field_existed_loads_with_its_default(t
     path = train.meta_train(train.Recipe(**{**TINY, "steps": 1}), tmp_path / "r.pt",
                             device="cpu", names=NAMES, progress=False)
     blob = torch.load(path, weights_only=True)
-    for field in ("augment", "reduce"):  # added after the first shipped artifacts
+    for field in ("augment", "reduce", "synthetic"):  # added after the first artifacts
         del blob["recipe"][field]
     torch.save(blob, path)
     _, meta = train.load_initialisation(path)
     assert meta["recipe"]["reduce"] == "random" and meta["recipe"]["augment"] is False
+    assert meta["recipe"]["synthetic"] == 0.0
     with pytest.raises(ValueError, match="reduce"):
         train.Recipe(reduce="umap")
 
@@ -290,12 +291,15 @@ def test_cli_meta_train(tmp_path):
 
     cli = str(Path(sys.executable).parent / "automl-meta")
     out = subprocess.run([cli, "meta-train", "--algo", "fomaml", "--device", "cpu",
-                          "--steps", "2", "--tasks-per-batch", "2", "--datasets", *NAMES,
-                          "--out", str(tmp_path / "init.pt")], capture_output=True,
-                         text=True, timeout=300)
+                          "--steps", "2", "--tasks-per-batch", "2", "--synthetic", "0.5",
+                          "--datasets", *NAMES, "--out", str(tmp_path / "init.pt")],
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "Meta-learned initialisation saved to" in out.stdout
-    assert (tmp_path / "init.pt").is_file()
+    from automl_meta.meta_learning.train import load_initialisation
+
+    recipe = load_initialisation(tmp_path / "init.pt")[1]["recipe"]
+    assert recipe["algorithm"] == "fomaml" and recipe["synthetic"] == 0.5
 
 
 def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls():
@@ -323,3 +327,51 @@ def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls()
     # reptile with 5 views: 0.75 on K <= 10 against the CV pick's 0.7, oracle's 0.8
     assert "| reptile, 5 views | 5 | 100% | 0.050 | 100% | -0.050 |" in text
     assert "| reptile | 25 | 100% | 0.000 | 0% | -0.100 |" in text
+
+
+def test_generated_tasks_are_standardised_reproducible_and_keep_two_usable_classes():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import balanced_accuracy_score
+
+    from automl_meta.meta_learning.synthetic import _GENERATE, GENERATORS, synthetic_task
+
+    tables = [synthetic_task(np.random.default_rng(s), n_rows=120, min_rows=5)
+              for s in range(40)]
+    again = synthetic_task(np.random.default_rng(7), n_rows=120, min_rows=5)
+    np.testing.assert_array_equal(again[0], tables[7][0])
+    np.testing.assert_array_equal(again[1], tables[7][1])
+    widths, class_counts = set(), set()
+    for X, y in tables:
+        counts = np.bincount(y)
+        assert X.dtype == np.float32 and np.isfinite(X).all() and len(X) == len(y)
+        assert len(counts) >= 2 and counts.min() >= 5  # classes 0..n-1, none too small
+        np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-4)
+        widths.add(X.shape[1])
+        class_counts.add(len(counts))
+    assert len(widths) > 10 and {2, 3} <= class_counts  # varied shapes
+    for kind in GENERATORS:  # each generator's labels are learnable from the columns
+        X, y = _GENERATE[kind](np.random.default_rng(1), 400, 6, 2)
+        assert set(np.unique(y)) == {0, 1}
+        forest = RandomForestClassifier(random_state=0).fit(X[:300], y[:300])
+        assert balanced_accuracy_score(y[300:], forest.predict(X[300:])) > 0.65, kind
+    with pytest.raises(ValueError, match="two classes"):
+        synthetic_task(np.random.default_rng(0), n_rows=8, min_rows=5)
+
+
+def test_a_synthetic_share_mixes_generated_tasks_into_meta_training(tmp_path):
+    from automl_meta.meta_learning import train
+
+    with pytest.raises(ValueError, match="synthetic"):
+        train.Recipe(synthetic=1.5)
+    paths = [train.meta_train(train.Recipe(**{**TINY, "steps": 3, "synthetic": share}),
+                              tmp_path / f"s{share}.pt", device="cpu", names=NAMES,
+                              progress=False) for share in (0.0, 1.0)]
+    (a, meta_a), (b, meta_b) = (train.load_initialisation(p) for p in paths)
+    assert meta_b["recipe"]["synthetic"] == 1.0 and meta_a["corpus"] == meta_b["corpus"]
+    assert meta_a["losses"] != meta_b["losses"]  # other tasks, other steps
+    again, _ = train.load_initialisation(train.meta_train(
+        train.Recipe(**{**TINY, "steps": 3, "synthetic": 1.0}), tmp_path / "again.pt",
+        device="cpu", names=NAMES, progress=False))
+    for (k, v), (_, w) in zip(b.state_dict().items(), again.state_dict().items(),
+                              strict=True):
+        torch.testing.assert_close(v, w, msg=k)  # seeded: generated tasks reproduce

@@ -27,13 +27,14 @@ from .._version import __version__
 from ..exceptions import AutoMLError
 from .core import ALGORITHMS, InnerLoop, meta_step
 from .episodes import check_reduce, sample_episodes
+from .synthetic import synthetic_task
 
 logger = logging.getLogger(__name__)
 
 ARTIFACT_FORMAT = 2
 MAX_ROWS = 2000
 # What an artifact meant by a recipe field before the field existed
-LEGACY_RECIPE = {"augment": False, "reduce": "random"}
+LEGACY_RECIPE = {"augment": False, "reduce": "random", "synthetic": 0.0}
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Recipe:
     seed: int = 0
     augment: bool = True
     reduce: str = "random"
+    synthetic: float = 0.0
     exclude_families: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -62,6 +64,9 @@ class Recipe:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, not "
                              f"{self.algorithm!r}.")
         check_reduce(self.reduce)
+        if not 0.0 <= self.synthetic <= 1.0:
+            raise ValueError(f"synthetic is the share of generated tasks per batch, in "
+                             f"[0, 1], not {self.synthetic!r}.")
 
 
 def network(recipe: Recipe) -> nn.Module:
@@ -178,7 +183,12 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
     for step in range(start, recipe.steps):
         picks = rng.choice(len(filtered), size=recipe.tasks_per_batch,
                            replace=len(filtered) < recipe.tasks_per_batch)
-        episodes = sample_episodes([filtered[i][1:] for i in picks], k_shot=recipe.k_shot,
+        batch = [filtered[i][1:] for i in picks]
+        if recipe.synthetic > 0:
+            generated = rng.random(len(batch)) < recipe.synthetic
+            batch = [synthetic_task(rng, min_rows=recipe.k_shot) if g else t
+                     for g, t in zip(generated, batch, strict=True)]
+        episodes = sample_episodes(batch, k_shot=recipe.k_shot,
                                    n_query=recipe.n_query, n_out=recipe.n_out, rng=rng,
                                    input_map=(recipe.width, recipe.seed, recipe.reduce),
                                    augment=recipe.augment)
