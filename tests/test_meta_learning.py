@@ -307,14 +307,22 @@ def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls()
 
     import pandas as pd
 
-    from automl_meta.benchmarks.few_shot import CV_PICK, ORACLE, STEPS, method_name, summary
+    from automl_meta.benchmarks.few_shot import (
+        CV_PICK,
+        ORACLE,
+        STEPS,
+        method_name,
+        picked_name,
+        summary,
+    )
     from automl_meta.benchmarks.warm_start import markdown_table
 
     rows = []
     for dataset, k in [("a", 5), ("b", 5), ("a", 20)]:
         base = {"dataset": dataset, "K": k, "repeat": 0}
         rows += [{**base, "method": CV_PICK, "S": -1, "accuracy": 0.7},
-                 {**base, "method": ORACLE, "S": -1, "accuracy": 0.8}]
+                 {**base, "method": ORACLE, "S": -1, "accuracy": 0.8},
+                 {**base, "method": picked_name("reptile", 5), "S": -1, "accuracy": 0.72}]
         for init, head, views, s in itertools.product(
                 ("random init", "reptile"), ("meta", "prototypes"), (1, 5), STEPS):
             accuracy = 0.6 + 0.1 * (init == "reptile") + 0.05 * (views == 5)
@@ -327,6 +335,10 @@ def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls()
     # reptile with 5 views: 0.75 on K <= 10 against the CV pick's 0.7, oracle's 0.8
     assert "| reptile, 5 views | 5 | 100% | 0.050 | 100% | -0.050 |" in text
     assert "| reptile | 25 | 100% | 0.000 | 0% | -0.100 |" in text
+    # --cv-pick's row (one view count here): against the CV-picked learner and the oracle
+    assert "| reptile, 5 views, head and steps picked by CV | CV |  | 0.020 | 100% | -0.080 |" \
+        in text
+    assert "reptile, head and steps picked by CV" not in text
 
 
 def test_generated_tasks_are_standardised_reproducible_and_keep_two_usable_classes():

@@ -121,19 +121,41 @@ def _sklearn_scores(X, y, Xq, yq, seed: int) -> dict[str, float]:
 
 
 def _cv_pick(X, y, seed: int) -> str:
-    """Best mean balanced accuracy in a stratified cross-validation on the training shots
-    alone (ties: the first listed)."""
+    """The scikit-learn learner with the best cross-validation on the training shots."""
+    return _cv_best(X, y, {name: (lambda rows, name=name: _sklearn_models(rows, seed)[name])
+                           for name in SKLEARN})
+
+
+def _cv_best(X, y, makers: dict):
+    """The key of ``makers`` (``key -> (rows -> unfitted model)``) with the best mean
+    balanced accuracy in a stratified cross-validation on the training shots alone (ties:
+    the first listed)."""
     from sklearn.model_selection import StratifiedKFold
 
+    names = list(makers)
     folds = min(5, int(np.bincount(y)[np.unique(y)].min()))
     if folds < 2:
-        return SKLEARN[0]
-    totals = dict.fromkeys(SKLEARN, 0.0)
+        return names[0]
+    totals = dict.fromkeys(names, 0.0)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, y):
-        for name, model in _sklearn_models(len(train), seed).items():
-            pred = model.fit(X[train], y[train]).predict(X[test])
+        for name in names:
+            pred = makers[name](len(train)).fit(X[train], y[train]).predict(X[test])
             totals[name] += balanced_accuracy(y[test], pred)
-    return max(SKLEARN, key=lambda n: totals[n])
+    return max(names, key=lambda n: totals[n])
+
+
+# What --cv-pick chooses among for a meta-learned start: the head and the steps
+NEURAL_CHOICES = tuple(itertools.product(("meta", "prototypes"), (1, 5, 25)))
+
+
+def picked_name(init: str, views: int) -> str:
+    """The results' name of a meta-learned start whose head and steps a cross-validation
+    on the shots picked.
+
+    >>> picked_name("reptile", 5)
+    'reptile, 5 views, head and steps picked by CV'
+    """
+    return method_name(init, "meta", views) + ", head and steps picked by CV"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="evaluate on the fixed held-out families (test), or on "
                              "other families, meta-training without either (validation: "
                              "for choosing a recipe)")
+    parser.add_argument("--cv-pick", action="store_true",
+                        help="also pick each meta-learned start's head and steps (1, 5, 25) "
+                             "by a cross-validation on the shots, as the scikit-learn "
+                             "learner is picked (slower)")
     parser.add_argument("--out", default="benchmarks/few_shot")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -218,6 +244,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 pred = model.fit(Xs, ys).predict(Xq)
                             rows.append({**base, "method": method, "S": s,
                                          "accuracy": balanced_accuracy(yq, pred)})
+                    if init_name != "random init" and args.cv_pick:
+                        for views in args.views:
+                            with warnings.catch_warnings():
+                                warnings.simplefilter("ignore")
+                                head, steps = _cv_best(Xs, ys, {
+                                    (h, st): (lambda n, h=h, st=st, v=views, p=path, r=r:
+                                              MetaMLPClassifier(
+                                                  steps=st, learning_rate=args.lr, head=h,
+                                                  views=v, init=str(p), random_state=r,
+                                                  device=args.device))
+                                    for h, st in NEURAL_CHOICES})
+                            chosen = next(row["accuracy"] for row in reversed(rows)
+                                          if row["method"] == method_name(init_name, head, views)
+                                          and row["S"] == steps)
+                            rows.append({**base, "method": picked_name(init_name, views),
+                                         "S": -1, "accuracy": chosen})
                     if init_name != "random init":
                         proto = ProtoNetClassifier(init=str(path), device=args.device)
                         rows.append({**base, "method": f"protonet ({init_name})", "S": 0,
@@ -262,6 +304,17 @@ def summary(frame, held, args, commit: str, seconds: float, markdown_table) -> s
                          "K<=10: mean vs sklearn picked by CV": float(gap.mean()),
                          "beats it on": f"{(gap > 0).mean():.0%}",
                          "mean vs oracle": float((small - oracle[small.index]).mean())})
+    for algo, views in itertools.product(args.algos, args.views):
+        if (picked_name(algo, views), -1) not in per.droplevel(["dataset", "K"]).index:
+            continue
+        a = per.xs((picked_name(algo, views), -1), level=("method", "S"))
+        small = a[a.index.get_level_values("K") <= 10]
+        gap = small - picked[small.index]
+        wins.append({"initialisation": picked_name(algo, views), "S": "CV",
+                     "beats random init on": "",
+                     "K<=10: mean vs sklearn picked by CV": float(gap.mean()),
+                     "beats it on": f"{(gap > 0).mean():.0%}",
+                     "mean vs oracle": float((small - oracle[small.index]).mean())})
     return (f"# Few-shot, {args.split} split: held-out families {held}\n\ncommit {commit}; "
             f"{frame['dataset'].nunique()} held-out datasets, {args.repeats} draws each, "
             f"meta-training {args.steps} steps {' '.join(args.recipe)}, fine-tuning rate "
