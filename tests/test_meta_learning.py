@@ -318,11 +318,13 @@ def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls()
     from automl_meta.benchmarks.warm_start import markdown_table
 
     rows = []
-    for dataset, k in [("a", 5), ("b", 5), ("a", 20)]:
-        base = {"dataset": dataset, "K": k, "repeat": 0}
+    family = {"a": "x", "b": "y", "c": "y"}
+    for dataset, k in [("a", 5), ("b", 5), ("c", 5), ("a", 20)]:
+        base = {"dataset": dataset, "family": family[dataset], "K": k, "repeat": 0}
         rows += [{**base, "method": CV_PICK, "S": -1, "accuracy": 0.7},
                  {**base, "method": ORACLE, "S": -1, "accuracy": 0.8},
-                 {**base, "method": picked_name("reptile", 5), "S": -1, "accuracy": 0.72}]
+                 {**base, "method": picked_name("reptile", 5), "S": -1,
+                  "accuracy": 0.76 if dataset == "a" else 0.7}]
         for init, head, views, s in itertools.product(
                 ("random init", "reptile"), ("meta", "prototypes"), (1, 5), STEPS):
             accuracy = 0.6 + 0.1 * (init == "reptile") + 0.05 * (views == 5)
@@ -333,11 +335,12 @@ def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls()
     text = summary(pd.DataFrame(rows), ["x"], args, "abc", 1.0, markdown_table)
     assert text.startswith("# Few-shot, validation split: held-out families ['x']")
     # reptile with 5 views: 0.75 on K <= 10 against the CV pick's 0.7, oracle's 0.8
-    assert "| reptile, 5 views | 5 | 100% | 0.050 | 100% | -0.050 |" in text
-    assert "| reptile | 25 | 100% | 0.000 | 0% | -0.100 |" in text
-    # --cv-pick's row (one view count here): against the CV-picked learner and the oracle
-    assert "| reptile, 5 views, head and steps picked by CV | CV |  | 0.020 | 100% | -0.080 |" \
-        in text
+    assert "| reptile, 5 views | 5 | 100% | 0.050 | 100% | 0.050 | -0.050 |" in text
+    assert "| reptile | 25 | 100% | 0.000 | 0% | 0.000 | -0.100 |" in text
+    # --cv-pick's row (one view count here): +0.06 on a (family x), 0 on b and c (both y):
+    # 0.02 per dataset, 0.03 per family
+    assert ("| reptile, 5 views, head and steps picked by CV | CV |  | 0.020 | 33% | 0.030 "
+            "| -0.080 |") in text
     assert "reptile, head and steps picked by CV" not in text
 
 
