@@ -290,9 +290,7 @@ def summary(frame, held, args, commit: str, seconds: float, markdown_table) -> s
     per = frame.groupby(["dataset", "K", "method", "S"])["accuracy"].mean()
     picked = per.xs((CV_PICK, -1), level=("method", "S"))
     oracle = per.xs((ORACLE, -1), level=("method", "S"))
-    family = (frame.drop_duplicates("dataset").set_index("dataset")["family"]
-              if "family" in frame else pd.Series(frame["dataset"].unique(),
-                                                  index=frame["dataset"].unique()))
+    family = frame.drop_duplicates("dataset").set_index("dataset")["family"]
 
     def against_sklearn(a) -> dict:
         """``a`` (per dataset and K) at K <= 10 against the CV pick: mean over (dataset,
