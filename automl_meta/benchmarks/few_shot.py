@@ -144,8 +144,9 @@ def _cv_best(X, y, makers: dict):
     return max(names, key=lambda n: totals[n])
 
 
-# What --cv-pick chooses among for a meta-learned start: the head and the steps
-NEURAL_CHOICES = tuple(itertools.product(("meta", "prototypes"), (1, 5, 25)))
+# What --cv-pick chooses among for a meta-learned start: the head and the steps (those of
+# the fixed rows but 0, so the chosen one's test score is already measured)
+NEURAL_CHOICES = tuple(itertools.product(("meta", "prototypes"), STEPS[1:]))
 
 
 def picked_name(init: str, views: int) -> str:
