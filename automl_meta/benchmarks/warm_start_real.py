@@ -9,12 +9,19 @@ family (leave-one-family-out), and ``fit`` runs ``--trials`` trials with 3-fold 
 same (at most 2,000-row) sample the knowledge base used, one core per search, for each
 method:
 
-- ``cold``: ``warm_start=False`` (each family's defaults, then TPE);
-- ``warm``: the warm start, then TPE (the default);
-- ``warm_bo``: the warm start, then the BoTorch GP with the surrogate as prior mean.
+- ``cold``: ``warm_start=False`` (each family's defaults, then TPE: the cold ``fit``);
+- ``cold_bo``: ``warm_start=False, sampler="bo"`` (the defaults, then the BoTorch GP
+  with no prior);
+- ``warm``: the warm start, then TPE;
+- ``warm_bo``: the warm start, then the BoTorch GP with the surrogate as prior mean (the
+  full method, ``fit``'s default).
 
 Regret is normalised per dataset between the worst and the best trial any method found
-there. Results are stored per dataset and method (re-running resumes).
+there. The table gives the mean regret at 1, 3, 5, 10, 20 and 50 trials (those up to
+``--trials``), the median time to come within 1 % of the best, and, per method, how the
+full method compares at the last horizon, dataset by dataset: wins / ties / losses (a tie
+is within 0.01) with a two-sided sign test. Results are stored per dataset and method
+(re-running resumes).
 """
 
 from __future__ import annotations
@@ -36,8 +43,10 @@ import pandas as pd
 
 from .warm_start import commit_hash, markdown_table
 
-METHODS = ("cold", "warm", "warm_bo")
-HORIZONS = (1, 3, 5, 10, 20)
+METHODS = ("cold", "cold_bo", "warm", "warm_bo")
+FULL = "warm_bo"
+HORIZONS = (1, 3, 5, 10, 20, 50)
+TIE = 0.01  # normalised regret: differences within this are ties
 
 
 def choose(n: int, knowledge: str, seed: int = 0) -> list[str]:
@@ -84,13 +93,13 @@ def run_one(key: str, method: str, n_trials: int, knowledge: str) -> dict[str, A
     X, y = _subsample(X, y, dataset.task, 2_000)
     warm: Any = False
     build_seconds = 0.0
-    if method != "cold":
+    if method.startswith("warm"):
         started = time.perf_counter()
         warm = load_or_build(KnowledgeBase(knowledge).exclude(families=[dataset.family]))
         build_seconds = time.perf_counter() - started
     cls = AutoMLClassifier if dataset.task == "classification" else AutoMLRegressor
     model = cls(n_trials=n_trials, cv=3, storage="memory", warm_start=warm,
-                sampler="bo" if method == "warm_bo" else "tpe", random_state=0, verbose=0,
+                sampler="bo" if method.endswith("_bo") else "tpe", random_state=0, verbose=0,
                 trial_timeout=60)
     started = time.perf_counter()
     model.fit(X, y, dataset_name=dataset.name)
@@ -107,10 +116,27 @@ def run_one(key: str, method: str, n_trials: int, knowledge: str) -> dict[str, A
 
 
 def summarise(results: list[dict[str, Any]], methods: Sequence[str]) -> pd.DataFrame:
+    """Per method: mean normalised regret at each horizon up to the longest run, the
+    median seconds to come within 1 % of the best, and (with the full method among
+    ``methods``) the full method against it at the last horizon, dataset by dataset.
+
+    >>> runs = [{"key": k, "method": m, "values": v, "elapsed": [1.0, 2.0, 3.0]}
+    ...         for k, m, v in (("a", "cold", [0.5, 0.6, 0.9]), ("a", "warm_bo", [0.8, 1.0, 1.0]),
+    ...                         ("b", "cold", [0.2, 0.4, 0.4]), ("b", "warm_bo", [0.4, 0.4, 0.3]))]
+    >>> table = summarise(runs, ["cold", "warm_bo"])
+    >>> table[["regret@1", "regret@3"]].round(3).values.tolist()
+    [[1.0, 0.1], [0.2, 0.0]]
+    >>> table.loc["cold", "full method W/T/L"], table.loc["warm_bo", "full method W/T/L"]
+    ('1/1/0', '')
+    """
+    from scipy.stats import binomtest
+
     by_key: dict[str, dict[str, dict]] = {}
     for r in results:
         by_key.setdefault(r["key"], {})[r["method"]] = r
-    rows = {m: {f"regret@{h}": [] for h in HORIZONS} for m in methods}
+    longest = max(len(r["values"]) for r in results)
+    horizons = [h for h in HORIZONS if h <= longest]
+    rows = {m: {f"regret@{h}": [] for h in horizons} for m in methods}
     to_one: dict[str, list[float]] = {m: [] for m in methods}
     for runs in by_key.values():
         if not all(m in runs for m in methods):
@@ -124,7 +150,7 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]) -> pd.DataF
             vals = np.array([lo if v is None else v for v in runs[m]["values"]], dtype=float)
             best = np.maximum.accumulate(vals)
             regret = (hi - best) / span
-            for h in HORIZONS:
+            for h in horizons:
                 rows[m][f"regret@{h}"].append(float(regret[min(h, len(regret)) - 1]))
             hit = np.flatnonzero(regret <= 0.01)
             elapsed = runs[m]["elapsed"]
@@ -132,6 +158,18 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]) -> pd.DataF
     table = pd.DataFrame({m: {k: float(np.mean(v)) for k, v in rows[m].items()}
                           for m in methods}).T
     table["s_to_1%"] = [float(np.median(to_one[m])) for m in methods]
+    if FULL in methods:
+        last = f"regret@{horizons[-1]}"
+        full = np.array(rows[FULL][last])
+        record, p_values = [], []
+        for m in methods:
+            diff = np.array(rows[m][last]) - full  # > 0: the full method is ahead
+            wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
+            record.append("" if m == FULL else f"{wins}/{len(diff) - wins - losses}/{losses}")
+            p_values.append(np.nan if m == FULL or wins + losses == 0
+                            else binomtest(wins, wins + losses).pvalue)
+        table["full method W/T/L"] = record
+        table["sign test p"] = p_values
     return table.rename_axis("method")
 
 
@@ -172,7 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = [json.loads(path(k, m).read_text()) for k in keys for m in args.methods]
     table = summarise(results, args.methods)
     text = (f"# Warm start with real training ({len(keys)} held-out datasets, {args.trials} "
-            f"trials, 3-fold CV)\n\ncommit {commit_hash()}, {os.cpu_count()} CPUs; datasets: "
+            f"trials, 3-fold CV)\n\ncommit {commit_hash()}, "
+            f"{time.perf_counter() - started:.0f} s, {os.cpu_count()} CPUs; datasets: "
             f"{', '.join(keys)}\n\n{markdown_table(table)}\n")
     print(text)
     (Path(args.out) / "table.md").write_text(text)
