@@ -317,8 +317,9 @@ def summary(frame, held, args, commit: str, seconds: float, markdown_table) -> s
             wins.append({"initialisation": method_name(algo, head, views), "S": s,
                          "beats random init on": f"{(a > b).mean():.0%}",
                          **against_sklearn(a)})
+    present = set(per.index.droplevel(["dataset", "K"]))  # (method, S) pairs with results
     for algo, views in itertools.product(args.algos, args.views):
-        if (picked_name(algo, views), -1) not in per.droplevel(["dataset", "K"]).index:
+        if (picked_name(algo, views), -1) not in present:
             continue
         wins.append({"initialisation": picked_name(algo, views), "S": "CV",
                      "beats random init on": "",

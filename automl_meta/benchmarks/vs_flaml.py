@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .warm_start import commit_hash, markdown_table
+from .warm_start import commit_hash, markdown_table, wins_ties_losses
 from .warm_start_real import _pin  # one core per benchmark process
 
 METHODS = ("automl_meta", "automl_meta_cold", "flaml")
@@ -210,10 +210,8 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]
     overall["mean rank"] = ranks.mean()
     if "flaml" in methods:
         for m in methods:
-            diff = signed[m] - signed["flaml"]
-            overall.loc[m, "vs FLAML (W/T/L)"] = (
-                f"{int((diff > TIE).sum())}/{int((diff.abs() <= TIE).sum())}/"
-                f"{int((diff < -TIE).sum())}")
+            overall.loc[m, "vs FLAML (W/T/L)"] = "/".join(
+                map(str, wins_ties_losses(signed[m] - signed["flaml"], TIE)))
     seconds = frame.groupby("method")["seconds"]
     overall["median s"] = seconds.median()
     overall["max s"] = seconds.max()

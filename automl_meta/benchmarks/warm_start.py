@@ -322,6 +322,18 @@ def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
+def wins_ties_losses(diff: Any, tie: float) -> tuple[int, int, int]:
+    """How many of the paired differences ``diff`` (> 0: ahead) are beyond ``+tie``,
+    within it, and beyond ``-tie``.
+
+    >>> wins_ties_losses(np.array([0.5, 0.001, -0.2, 0.0]), tie=0.01)
+    (1, 2, 1)
+    """
+    diff = np.asarray(diff, dtype=float)
+    wins, losses = int((diff > tie).sum()), int((diff < -tie).sum())
+    return wins, len(diff) - wins - losses, losses
+
+
 def mean_curves(results: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, list]:
     """Mean normalised regret of each method after 1, 2, ... MAX_TRIALS trials."""
     out = {}

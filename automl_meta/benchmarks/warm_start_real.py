@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .warm_start import commit_hash, markdown_table
+from .warm_start import commit_hash, markdown_table, wins_ties_losses
 
 METHODS = ("cold", "cold_bo", "warm", "warm_bo")
 FULL = "warm_bo"
@@ -163,9 +163,9 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]) -> pd.DataF
         full = np.array(rows[FULL][last])
         record, p_values = [], []
         for m in methods:
-            diff = np.array(rows[m][last]) - full  # > 0: the full method is ahead
-            wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
-            record.append("" if m == FULL else f"{wins}/{len(diff) - wins - losses}/{losses}")
+            # > 0: the full method is ahead
+            wins, ties, losses = wins_ties_losses(np.array(rows[m][last]) - full, TIE)
+            record.append("" if m == FULL else f"{wins}/{ties}/{losses}")
             p_values.append(np.nan if m == FULL or wins + losses == 0
                             else binomtest(wins, wins + losses).pvalue)
         table["full method W/T/L"] = record
