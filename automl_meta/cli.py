@@ -328,8 +328,20 @@ def cmd_knowledge(args: argparse.Namespace) -> int:
     settings = BuildSettings(n_configs=args.configs, search_trials=args.search_trials,
                              max_rows=args.max_rows, cv=args.cv,
                              trial_timeout=args.trial_timeout, workers=args.workers)
-    results = build_knowledge(storage, args.corpus, settings, limit=args.limit,
-                              names=args.datasets)
+    if args.neural:
+        from .corpus.neural import build_neural_knowledge
+
+        if args.limit is not None:
+            print("--limit does not apply to --neural; name datasets with --datasets.",
+                  file=sys.stderr)
+            return 2
+
+        results = build_neural_knowledge(storage, args.init_dir, args.corpus,
+                                         n_folds=args.folds, settings=settings,
+                                         names=args.datasets)
+    else:
+        results = build_knowledge(storage, args.corpus, settings, limit=args.limit,
+                                  names=args.datasets)
     failed = [r for r in results if "FAILED" in r]
     print(f"Built {len(results) - len(failed)} datasets into {storage_url(storage)}"
           f"{f'; {len(failed)} failed' if failed else ''}.")
@@ -474,6 +486,15 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--limit", type=int, default=None, help="only the first N datasets")
     k.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
                    help="only these dataset names")
+    k.add_argument("--neural", action="store_true",
+                   help="evaluate the neural portfolio (mlp_meta, protonet: 8 configurations) "
+                        "instead, each dataset from an initialisation meta-trained without "
+                        "its family's fold")
+    k.add_argument("--folds", type=int, default=5,
+                   help="with --neural: folds of families, one initialisation each (default 5)")
+    k.add_argument("--init-dir", default="studies/meta_init_folds", metavar="DIR",
+                   help="with --neural: where the fold initialisations are kept and re-used "
+                        "(default studies/meta_init_folds)")
     for k in ksub.choices.values():
         k.set_defaults(func=cmd_knowledge)
 

@@ -156,3 +156,65 @@ def test_fit_reads_knowledge_read_only_and_records_nearest_datasets(project, tmp
     assert model.study_.user_attrs["nearest_datasets"] == model.nearest_datasets_
     after = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(project)}
     assert after == before  # the knowledge storage was only read
+
+
+def test_widen_choices_keeps_stored_trials_and_refuses_a_reordering(tmp_path):
+    from optuna.distributions import CategoricalDistribution
+
+    from automl_meta.exceptions import StorageError
+    from automl_meta.knowledge import get_storage
+    from automl_meta.knowledge.storage import widen_choices
+
+    storage = get_storage(f"sqlite:///{tmp_path / 'w.db'}")
+    study = optuna.create_study(study_name="s", storage=storage)
+    study.optimize(lambda t: float(len(t.suggest_categorical("learner", ["a", "b"]))), 4)
+    before = [(t.params, t.value) for t in study.trials]
+    with pytest.raises(ValueError, match="CategoricalDistribution"):
+        study.enqueue_trial({"learner": "c"})
+        study.optimize(lambda t: t.suggest_categorical("learner", ["a", "b", "c"]) and 1.0, 1)
+    with pytest.raises(ValueError, match="not a prefix"):
+        widen_choices(storage, "s", "learner", ["b", "a", "c"])
+    assert widen_choices(storage, "s", "learner", ["a", "b", "c"]) == 4
+    assert widen_choices(storage, "s", "learner", ["a", "b", "c"]) == 0
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert [(t.params, t.value) for t in study.trials[:4]] == before
+    study.enqueue_trial({"learner": "c"})
+    study.optimize(lambda t: float(len(t.suggest_categorical("learner", ["a", "b", "c"]))), 1)
+    assert study.trials[-1].params == {"learner": "c"}
+    assert study.trials[-1].distributions["learner"] == CategoricalDistribution(["a", "b", "c"])
+    with pytest.raises(StorageError, match="relational"):
+        widen_choices(optuna.storages.InMemoryStorage(), "s", "learner", ["a"])
+
+
+def test_neural_build_starts_each_dataset_from_an_initialisation_blind_to_its_family(
+        tmp_path):
+    """The neural evidence joins a dataset's existing study (its earlier trials kept) and
+    comes from an initialisation meta-trained without that dataset's fold of families."""
+    from automl_meta.corpus.neural import build_neural_knowledge, family_folds
+    from automl_meta.meta_learning.train import Recipe, load_initialisation
+
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    build_knowledge(url, ["sklearn"], BuildSettings(n_configs=2, learners=["linear", "knn"]),
+                    names=["iris"], progress=False)
+    before = [(t.params, t.value) for t in optuna.load_study(
+        study_name="corpus:sklearn:iris", storage=url).trials]
+    kwargs = dict(sources=["sklearn"], n_folds=2, names=["iris"], recipe=Recipe(steps=3),
+                  settings=BuildSettings(trial_timeout=60), progress=False)
+    assert build_neural_knowledge(url, tmp_path / "folds", **kwargs) == [
+        "sklearn:iris: 8 portfolio + 0 searched trials"]
+    study = optuna.load_study(study_name="corpus:sklearn:iris", storage=url)
+    assert study.user_attrs["learners"] == ["linear", "knn", "mlp_meta", "protonet"]
+    assert [(t.params, t.value) for t in study.trials[:2]] == before
+    neural = study.trials[2:]
+    assert {t.params["learner"] for t in neural} == {"mlp_meta", "protonet"}
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in neural)
+    fold = next(i for i, f in enumerate(family_folds(
+        (d.family for d in corpus_datasets()), 2)) if "iris" in f)
+    record = study.user_attrs["meta_init"]
+    assert record["file"] == f"fold-{fold}-of-2.pt" and "iris" in record["exclude_families"]
+    _, meta = load_initialisation(tmp_path / "folds" / record["file"])
+    assert "iris" in meta["recipe"]["exclude_families"]
+    assert not any(name.endswith(":iris") for name in meta["tasks"])
+    assert build_neural_knowledge(url, tmp_path / "folds", **kwargs) == [
+        "sklearn:iris: complete, skipped"]
+    assert KnowledgeBase(url).score_matrix(task="classification").shape == (1, 10)

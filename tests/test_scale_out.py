@@ -354,3 +354,20 @@ def test_resuming_a_study_reruns_only_the_interrupted_trial(tmp_path):
     assert {t.number: t.value for t in trials if t.number in done} == done
     AutoMLClassifier(n_trials=1, **kwargs).fit(X, y)  # retried once, not again
     assert _trials(url, "r")[5].params != cut
+
+
+@needs_postgres
+def test_widen_choices_on_postgres(pg_study_name):
+    """The knowledge base's in-place widening of the learner choices (for a neural build
+    into a shared PostgreSQL knowledge base) works on the real server too."""
+    from automl_meta.knowledge.storage import widen_choices
+
+    storage = get_storage(PG_URL)
+    study = optuna.create_study(study_name=pg_study_name, storage=storage)
+    study.optimize(lambda t: float(len(t.suggest_categorical("learner", ["a", "bb"]))), 3)
+    assert widen_choices(storage, pg_study_name, "learner", ["a", "bb", "ccc"]) == 3
+    study = optuna.load_study(study_name=pg_study_name, storage=PG_URL)
+    study.enqueue_trial({"learner": "ccc"})
+    study.optimize(lambda t: float(len(t.suggest_categorical("learner", ["a", "bb", "ccc"]))),
+                   1)
+    assert [t.value for t in study.trials[3:]] == [3.0]

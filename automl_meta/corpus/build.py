@@ -33,7 +33,8 @@ from ..data import ColumnPlan, check_X_y, dataset_fingerprint, make_folds
 from ..data.validation import encode_target
 from ..knowledge import config_key, get_storage
 from ..knowledge.base import is_evidence
-from ..learners import DEFAULT_LEARNERS
+from ..knowledge.storage import widen_choices
+from ..learners import DEFAULT_LEARNERS, LEARNERS
 from ..meta_features import extract
 from ..metrics import default_metric, get_metric
 from ..search import EvaluationData, ProcessExecutor, run_search
@@ -44,6 +45,10 @@ from .datasets import SOURCES, CorpusDataset, NotApplicable, corpus_datasets
 logger = logging.getLogger(__name__)
 
 PORTFOLIO_SEED = 20261122
+# The shared portfolio's families: fixed, so that a rebuild draws the same configurations
+# as the shipped knowledge base whatever families the library gains later.
+PORTFOLIO_LEARNERS: tuple[str, ...] = ("linear", "knn", "svm", "random_forest", "extra_trees",
+                                       "hist_gradient_boosting", "lightgbm", "mlp")
 
 
 @dataclass
@@ -56,17 +61,21 @@ class BuildSettings:
     cv: int = 3
     trial_timeout: float = 20.0
     workers: int = 2
-    learners: Sequence[str] = DEFAULT_LEARNERS
+    learners: Sequence[str] = PORTFOLIO_LEARNERS
+    # mlp_meta/protonet's initialisation (None: the shipped one), recorded in the study
+    meta_init: str | None = None
 
 
-def portfolio(task: Task, n_configs: int, learners: Sequence[str] = DEFAULT_LEARNERS
+def portfolio(task: Task, n_configs: int, learners: Sequence[str] = PORTFOLIO_LEARNERS
               ) -> list[dict[str, Any]]:
-    """The shared portfolio: every family's defaults, then seeded random configurations.
+    """The shared portfolio: every family's defaults, then seeded random configurations
+    (of the ``learners`` that can learn ``task``).
 
     The same arguments give the same list on every machine, so every dataset of a task is
     evaluated on exactly the same configurations. Computed once per arguments.
     """
-    return [dict(c) for c in _portfolio(task, n_configs, tuple(learners))]
+    able = tuple(lr for lr in learners if task in LEARNERS[lr].tasks)
+    return [dict(c) for c in _portfolio(task, n_configs, able)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -169,10 +178,14 @@ class CorpusBuilder:
         _, y_model, n_classes = encode_target(target, dataset.task)
         metric = get_metric(default_metric(dataset.task, n_classes), dataset.task, n_classes)
         configs = portfolio(dataset.task, st.n_configs, st.learners)
-        learners = sorted({c["learner"] for c in configs} | set(st.learners),
-                          key=list(DEFAULT_LEARNERS).index)
         study = optuna.create_study(storage=self.storage, study_name=name,
                                     direction=metric.direction, load_if_exists=True)
+        # A later build of other families (``build_neural_knowledge``) widens the space.
+        learners = sorted({c["learner"] for c in configs}
+                          | set(study.user_attrs.get("learners", st.learners)),
+                          key=list(DEFAULT_LEARNERS).index)
+        if study.user_attrs.get("learners", learners) != learners:
+            widen_choices(self.storage, name, "learner", learners)
         _finish_stale(study)
         done = {config_key(t.params) for t in study.get_trials(deepcopy=False)
                 if is_evidence(t)}
@@ -197,10 +210,18 @@ class CorpusBuilder:
                 "automl_meta_version": __version__, "meta_features": meta, "kind": "corpus",
             }.items():
                 study.set_user_attr(k, v)
+        elif study.user_attrs.get("learners") != learners:
+            study.set_user_attr("learners", learners)
+            study.set_user_attr("search_space",
+                                search_space_description(learners, dataset.task))
+        if st.meta_init is not None and missing:
+            from .neural import meta_init_record
+
+            study.set_user_attr("meta_init", meta_init_record(st.meta_init))
         folds = make_folds(y_model, dataset.task, st.cv, 0)
         data = EvaluationData(X=plan.transform(frame, warn_unknown=False), y=y_model,
                               folds=folds, plan=plan, task=dataset.task, metric=metric.name,
-                              n_classes=n_classes, n_threads=1)
+                              n_classes=n_classes, n_threads=1, meta_init=st.meta_init)
         executor = ProcessExecutor(data)
         try:
             silent = SearchProgress(False, None, None, metric.name)

@@ -205,3 +205,46 @@ def _redact(url: str) -> str:
         if ":" in creds:
             return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return url
+
+
+def widen_choices(storage: BaseStorage, study_name: str, param: str,
+                  choices: list[Any]) -> int:
+    """Give a categorical parameter more choices in every stored trial of a study.
+
+    Optuna refuses a trial whose categorical choices differ from the study's earlier
+    trials' ("dynamic value space"), so a knowledge-base study built before a learner
+    family existed could never hold that family's trials. Trials store a choice's index,
+    so the stored choices must be a prefix of ``choices`` (new ones appended; the indices
+    keep their meaning), or this raises ``ValueError``. One transaction; relational
+    storages only. Returns how many stored parameters changed.
+    """
+    import sqlalchemy
+    from optuna.distributions import (
+        CategoricalDistribution,
+        distribution_to_json,
+        json_to_distribution,
+    )
+
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage):
+        raise StorageError(f"widen_choices needs a relational storage, not "
+                           f"{type(backend).__name__}.")
+    new_json = distribution_to_json(CategoricalDistribution(list(choices)))
+    in_study = ("param_name = :param AND trial_id IN (SELECT t.trial_id FROM trials t JOIN "
+                "studies s ON s.study_id = t.study_id WHERE s.study_name = :study)")
+    args = {"param": param, "study": study_name}
+    with backend.engine.begin() as conn:
+        stored = [r[0] for r in conn.execute(sqlalchemy.text(
+            f"SELECT DISTINCT distribution_json FROM trial_params WHERE {in_study}"), args)]
+        for text in stored:
+            old = json_to_distribution(text)
+            if not isinstance(old, CategoricalDistribution) or \
+                    list(old.choices) != list(choices)[:len(old.choices)]:
+                raise ValueError(f"{study_name}: {param}'s stored choices {old} are not a "
+                                 f"prefix of {list(choices)}.")
+        if all(text == new_json for text in stored):
+            return 0
+        result = conn.execute(sqlalchemy.text(
+            f"UPDATE trial_params SET distribution_json = :new WHERE {in_study} "
+            "AND distribution_json <> :new"), {**args, "new": new_json})
+        return int(result.rowcount)

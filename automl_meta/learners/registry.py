@@ -111,12 +111,14 @@ def build_estimator(
     n_threads: int = 1,
     n_train: int | None = None,
     device: str = "auto",
+    meta_init: str | None = None,
 ) -> Any:
     """Return the unfitted estimator for one configuration.
 
     ``n_train`` (rows it will be fitted on) caps size-dependent parameters such as the
     number of neighbours. ``device`` is where torch learners train (``"auto"``: CUDA when
-    the process sees a GPU).
+    the process sees a GPU). ``meta_init``: the meta-learned initialisation ``mlp_meta``
+    and ``protonet`` start from (default: the shipped one).
     """
     clf = task == "classification"
     if learner == "baseline":
@@ -194,7 +196,8 @@ def build_estimator(
 
         common = dict(steps=int(params["steps"]), learning_rate=params["learning_rate"],
                       adapt=params["adapt"], views=int(params.get("views", 1)),
-                      random_state=random_state, n_threads=n_threads, device=device)
+                      init=meta_init, random_state=random_state, n_threads=n_threads,
+                      device=device)
         if clf:
             return MetaMLPClassifier(head=params["head"], **common)
         return MetaMLPRegressor(**common)
@@ -204,7 +207,7 @@ def build_estimator(
         from .torch.meta import ProtoNetClassifier
 
         return ProtoNetClassifier(distance=params["distance"],
-                                  temperature=params["temperature"],
+                                  temperature=params["temperature"], init=meta_init,
                                   random_state=random_state, n_threads=n_threads,
                                   device=device)
     if learner == "fault_injection":

@@ -148,6 +148,7 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
     from ..learners.torch.mlp import resolve_device
 
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)  # the checkpoints go there too
     ckpt = out.with_name(out.name + ".ckpt")
     dev = resolve_device(device)
     tasks, fingerprint = corpus_tasks(recipe, names)
@@ -204,7 +205,6 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
                         "losses": losses}, ckpt)
     if bar is not None:
         bar.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": ARTIFACT_FORMAT, "automl_meta_version": __version__,
                 "recipe": asdict(recipe), "corpus": fingerprint,
                 "tasks": [n for n, _, _ in tasks], "losses": losses,

@@ -47,6 +47,7 @@ class EvaluationData:
     sample_weight: np.ndarray | None = None
     n_threads: int = 1
     device: str = "auto"
+    meta_init: str | None = None  # mlp_meta/protonet's initialisation (None: the shipped one)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -116,7 +117,7 @@ class Evaluator:
         d = self.data
         return build_estimator(config_learner(config), learner_params(config), d.task,
                                random_state=seed, n_threads=d.n_threads, n_train=n_train,
-                               device=d.device)
+                               device=d.device, meta_init=d.meta_init)
 
     def _fit(self, estimator: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,
              learner: str) -> Any:
