@@ -58,7 +58,12 @@ from .search.scale_out import (
 from .search_space import LEARNER_PARAM, default_configs, search_space_description
 from .warm_start import ProposalModel
 from .warm_start.model import TaskModel
-from .warm_start.suggest import WARM_START_TRIALS, proposal_model_for, with_own_history
+from .warm_start.suggest import (
+    WARM_START_TRIALS,
+    follow_up_defaults,
+    proposal_model_for,
+    with_own_history,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -237,10 +242,9 @@ class _AutoMLBase(BaseEstimator):
                     attrs["predicted_seconds"] = p.seconds
                 initial_attrs.append(attrs)
         if fresh and initial and task_model is not None:
-            # Families the knowledge base holds no trials of (say, new learners) are not
-            # proposed by the warm start: their defaults follow its proposals.
-            unknown = [lr for lr in learners if lr not in task_model.learners]
-            extra = default_configs(unknown, self._task)
+            # Families the warm start cannot propose (none of their trials in the knowledge
+            # base) or did not, of those every search tries: their defaults follow.
+            extra = follow_up_defaults(initial, learners, task_model.learners, self._task)
             initial += extra
             initial_attrs += [{"origin": "default"}] * len(extra)
         if fresh and not initial:

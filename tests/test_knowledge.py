@@ -158,6 +158,26 @@ def test_fit_reads_knowledge_read_only_and_records_nearest_datasets(project, tmp
     assert after == before  # the knowledge storage was only read
 
 
+def test_a_rebuild_draws_the_shipped_portfolios(monkeypatch):
+    """The shared portfolios are fixed: rebuilding the shipped knowledge base evaluates
+    the configurations it holds, not new ones, whatever families the library gained."""
+    from automl_meta.corpus.build import PORTFOLIO_LEARNERS
+    from automl_meta.corpus.neural import NEURAL_CONFIGS, NEURAL_LEARNERS
+    from automl_meta.knowledge import config_key
+    from automl_meta.knowledge.storage import SHIPPED_KNOWLEDGE_ENV, shipped_knowledge_url
+
+    monkeypatch.delenv(SHIPPED_KNOWLEDGE_ENV)  # the shipped knowledge base
+    for name, task in (("corpus:sklearn:iris", "classification"),
+                       ("corpus:sklearn:diabetes", "regression")):
+        study = optuna.load_study(study_name=name, storage=shipped_knowledge_url())
+        stored = {config_key(t.params) for t in study.trials
+                  if t.user_attrs.get("origin") == "portfolio"}
+        expected = portfolio(task, 40) + portfolio(task, NEURAL_CONFIGS, NEURAL_LEARNERS)
+        assert stored == {config_key(c) for c in expected}
+        assert {c["learner"] for c in expected} == set(PORTFOLIO_LEARNERS) | (
+            {"mlp_meta", "protonet"} if task == "classification" else {"mlp_meta"})
+
+
 def test_widen_choices_keeps_stored_trials_and_refuses_a_reordering(tmp_path):
     from optuna.distributions import CategoricalDistribution
 

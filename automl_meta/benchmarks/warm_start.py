@@ -5,9 +5,9 @@
 Every dataset of the knowledge base is held out in turn, together with its family (its
 near-duplicates and every variant derived from the same source, e.g. KEEL's imbalanced
 cuts of ``yeast``): the proposal model is rebuilt without them. Each method then searches
-the held-out dataset's *pool*, the configurations the corpus build evaluated on it (40
-shared portfolio configurations, or with ``--pool all`` also the 10 TPE trials searched on
-that very dataset, which flatter random search), reading each chosen
+the held-out dataset's *pool*, the configurations the corpus build evaluated on it (the
+shared portfolios: 40 configurations and the 8 neural ones, or with ``--pool all`` also the
+10 TPE trials searched on that very dataset, which flatter random search), reading each chosen
 configuration's stored score instead of training it, so the whole benchmark takes
 minutes. A method's proposal outside the pool is replaced by the nearest configuration of
 the pool not yet tried (same learner first).
@@ -126,9 +126,9 @@ def run_method(method: str, lookup: Lookup, task: str, learners: Sequence[str],
     overhead: list[float] = []
     budget = float(np.nanmean(lookup.fit_times)) * BUDGET_TRIALS
     if method == "full_cost":
-        queue = warm("full", budget)[:WARM_K]
+        queue = warm("full", budget)
     elif method in ("knn", "surrogate", "full_tpe", "full"):
-        queue = warm("full" if method.startswith("full") else method)[:WARM_K]
+        queue = warm("full" if method.startswith("full") else method)
     elif method == "defaults_tpe":
         queue = default_configs(learners, task)  # type: ignore[arg-type]
     else:
@@ -202,9 +202,10 @@ def _fit_times(kb: Any, fingerprint: str) -> dict[str, float]:
 
 def run_family(family: str, methods: Sequence[str], seed: int, pool: str = "shared"
                ) -> list[dict[str, Any]]:
-    from ..learners import DEFAULT_LEARNERS
+    from ..learners import DEFAULT_LEARNERS, LEARNERS
     from ..warm_start import build_proposal_model
     from ..warm_start.encoding import ConfigEncoder
+    from ..warm_start.suggest import follow_up_defaults
 
     kb, frame = _STATE["kb"], _STATE["datasets"]
     started = time.perf_counter()
@@ -232,10 +233,14 @@ def run_family(family: str, methods: Sequence[str], seed: int, pool: str = "shar
         query = task_model.scale_meta(meta)
 
         def warm(strategy: str, budget: float | None = None, meta: dict = meta,
-                 task: str = task) -> list[dict]:
-            return [p.config for p in model.suggest(
+                 task: str = task, tm: Any = task_model,
+                 learners: list[str] = learners) -> list[dict]:
+            """The proposals, then the defaults ``fit`` runs after them."""
+            proposed = [p.config for p in model.suggest(
                 meta, task, k=WARM_K, strategy=strategy, seed=seed,  # type: ignore[arg-type]
                 time_budget=budget, cv_folds=3)]  # the corpus's 3-fold CV
+            able = [lr for lr in learners if task in LEARNERS[lr].tasks]
+            return proposed + follow_up_defaults(proposed, able, tm.learners, task)
 
         def prior(configs: Sequence[dict], tm: Any = task_model, q: Any = query) -> np.ndarray:
             return tm.predict(q, configs)
@@ -495,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--task", choices=["classification", "regression"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pool", choices=["shared", "all"], default="shared",
-                        help="shared: the 40 configurations every dataset evaluated (default); "
+                        help="shared: the 48 configurations every dataset evaluated (default); "
                              "all: also the 10 TPE trials searched on the held-out dataset")
     parser.add_argument("--single-pick", action="store_true",
                         help="only the regret at 1 trial of single-pick rules (seconds)")

@@ -16,10 +16,35 @@ from .model import Proposal, ProposalModel
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WARM_START_TRIALS", "proposal_model_for", "suggest_configs", "with_own_history"]
+__all__ = ["ALWAYS_TRIED", "WARM_START_TRIALS", "follow_up_defaults", "proposal_model_for",
+           "suggest_configs", "with_own_history"]
 
 # How many proposals a fresh search starts with.
 WARM_START_TRIALS = 10
+# Families whose default configuration follows the proposals when none of theirs is among
+# them: the meta-learned learners, made for small data and cheap at any size (a fixed
+# number of steps), so every search tries them once.
+ALWAYS_TRIED: tuple[str, ...] = ("mlp_meta", "protonet")
+
+
+def follow_up_defaults(proposed: list[dict[str, Any]], learners: list[str], known: list[str],
+                       task: str) -> list[dict[str, Any]]:
+    """The default configurations that follow the warm start's ``proposed`` ones: of the
+    ``learners`` the knowledge base holds no trials of (not in ``known``), and of the
+    :data:`ALWAYS_TRIED` ones not proposed.
+
+    >>> known = ["linear", "mlp_meta", "protonet"]
+    >>> [c["learner"] for c in follow_up_defaults(
+    ...     [{"learner": "linear"}, {"learner": "protonet"}],
+    ...     ["linear", "knn", "mlp_meta", "protonet"], known, "classification")]
+    ['knn', 'mlp_meta']
+    """
+    from ..search_space import default_configs
+
+    tried = {c["learner"] for c in proposed}
+    wanted = [lr for lr in learners
+              if lr not in known or (lr in ALWAYS_TRIED and lr not in tried)]
+    return default_configs(wanted, task)  # type: ignore[arg-type]
 
 
 def proposal_model_for(knowledge: Any = None) -> ProposalModel:
