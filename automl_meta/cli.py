@@ -335,7 +335,6 @@ def cmd_knowledge(args: argparse.Namespace) -> int:
             print("--limit does not apply to --neural; name datasets with --datasets.",
                   file=sys.stderr)
             return 2
-
         results = build_neural_knowledge(storage, args.init_dir, args.corpus,
                                          n_folds=args.folds, settings=settings,
                                          names=args.datasets)
