@@ -199,19 +199,27 @@ def test_fit_on_a_small_dataset_tries_mlp_meta_and_protonet_from_the_warm_start(
 
 
 def test_the_surrogate_has_no_opinion_on_families_it_never_saw(monkeypatch):
-    """The BO prior mean for mlp_meta/protonet is neutral (0.5), not an extrapolation."""
-    from automl_meta.knowledge.storage import SHIPPED_KNOWLEDGE_ENV
+    """The BO prior mean for a family the knowledge base holds no trials of is neutral
+    (0.5), not an extrapolation; the shipped knowledge base holds the neural families'."""
+    from automl_meta.corpus.build import PORTFOLIO_LEARNERS
+    from automl_meta.knowledge import KnowledgeBase
+    from automl_meta.knowledge.storage import SHIPPED_KNOWLEDGE_ENV, shipped_knowledge_url
     from automl_meta.search_space import default_configs
+    from automl_meta.warm_start import build_proposal_model
     from automl_meta.warm_start.suggest import proposal_model_for
 
     monkeypatch.delenv(SHIPPED_KNOWLEDGE_ENV)
-    task_model = proposal_model_for().tasks["classification"]
-    assert "protonet" not in task_model.learners and "linear" in task_model.learners
+    shipped = proposal_model_for().tasks["classification"]
+    blind = build_proposal_model(KnowledgeBase(shipped_knowledge_url()),
+                                 learners=PORTFOLIO_LEARNERS).tasks["classification"]
+    assert {"mlp_meta", "protonet"} <= set(shipped.learners)
+    assert "protonet" not in blind.learners and "linear" in blind.learners
     configs = default_configs(["linear", "protonet", "mlp_meta"], "classification")
-    query = np.zeros(len(task_model.feature_names))
-    predicted = task_model.predict(query, configs)
+    query = np.zeros(len(blind.feature_names))
+    predicted = blind.predict(query, configs)
     assert predicted[1] == predicted[2] == 0.5
-    assert predicted[0] == task_model.predict(query, configs[:1])[0] != 0.5
+    assert predicted[0] == blind.predict(query, configs[:1])[0] != 0.5
+    assert (shipped.predict(query, configs[1:]) != 0.5).all()
 
 
 def test_a_fitted_meta_learner_pickles_without_the_artifact(tmp_path, monkeypatch):
