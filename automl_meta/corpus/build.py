@@ -180,11 +180,12 @@ class CorpusBuilder:
         configs = portfolio(dataset.task, st.n_configs, st.learners)
         study = optuna.create_study(storage=self.storage, study_name=name,
                                     direction=metric.direction, load_if_exists=True)
+        attrs = study.user_attrs
         # A later build of other families (``build_neural_knowledge``) widens the space.
         learners = sorted({c["learner"] for c in configs}
-                          | set(study.user_attrs.get("learners", st.learners)),
+                          | set(attrs.get("learners", st.learners)),
                           key=list(DEFAULT_LEARNERS).index)
-        if study.user_attrs.get("learners", learners) != learners:
+        if attrs.get("learners", learners) != learners:
             widen_choices(self.storage, name, "learner", learners)
         _finish_stale(study)
         done = {config_key(t.params) for t in study.get_trials(deepcopy=False)
@@ -195,7 +196,7 @@ class CorpusBuilder:
         searches_left = max(0, st.search_trials - n_searched)
         if not missing and not searches_left:
             return f"{dataset.key}: complete, skipped"
-        if "meta_features" not in study.user_attrs:
+        if "meta_features" not in attrs:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 meta = extract(frame, target, dataset.task)
@@ -210,7 +211,7 @@ class CorpusBuilder:
                 "automl_meta_version": __version__, "meta_features": meta, "kind": "corpus",
             }.items():
                 study.set_user_attr(k, v)
-        elif study.user_attrs.get("learners") != learners:
+        elif attrs.get("learners") != learners:
             study.set_user_attr("learners", learners)
             study.set_user_attr("search_space",
                                 search_space_description(learners, dataset.task))
