@@ -310,6 +310,31 @@ def test_trial_timeout_fails_a_slow_trial(tmp_path):
     assert board.loc[1, "state"] == "COMPLETE" and model.best_config_["learner"] == "linear"
 
 
+@pytest.mark.parametrize("learners, loaded, not_loaded", [
+    (("mlp_meta", "linear"), ["torch._dynamo", "sklearn.linear_model"], []),
+    (("linear", "fault_injection"), ["sklearn.linear_model"], ["torch"]),
+])
+def test_a_worker_warms_up_its_learners_before_the_first_trial(learners, loaded, not_loaded):
+    """What a fresh worker does before it reports ready: import the search's families'
+    modules (torch's optimiser machinery and the meta-learned start for the neural ones,
+    no torch at all for a search without them), so a trial's time limit measures the
+    trial. Checked in a fresh interpreter, as a worker is one."""
+    code = f"""
+import sys, numpy as np, pandas as pd
+from automl_meta.data import ColumnPlan, make_folds
+from automl_meta.search import EvaluationData, Evaluator
+X = pd.DataFrame({{"a": np.arange(40.0)}}); y = (X["a"] > 20).to_numpy().astype(int)
+data = EvaluationData(X, y, make_folds(y, "classification", 4), ColumnPlan().fit(X),
+                      "classification", "accuracy", n_classes=2, learners={learners!r})
+Evaluator(data).warm_up()
+print([m in sys.modules for m in {loaded!r}], [m in sys.modules for m in {not_loaded!r}],
+      bool(getattr(sys.modules.get("automl_meta.meta_learning.train"), "_LOADED", None)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")[-2]
+    assert out == f"{[True] * len(loaded)} {[False] * len(not_loaded)} {'mlp_meta' in learners}"
+
+
 def test_progress_bar_and_silence(capsys, fast):
     X, y = load_iris(return_X_y=True)
     AutoMLClassifier(**{**fast, "verbose": 1}).fit(X, y)

@@ -54,6 +54,7 @@ def serve(requests: Connection, replies: Connection) -> None:
             return
         if command == "data":
             evaluator = Evaluator(pickle.loads(message[1]))
+            evaluator.warm_up()  # imports, outside any trial's time limit
             replies.send(("ready", None))
             continue
         _, config, seed = message
