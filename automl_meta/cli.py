@@ -212,7 +212,7 @@ def cmd_meta_train(args: argparse.Namespace) -> int:
 
     recipe = Recipe(algorithm=args.algo, steps=args.steps,
                     tasks_per_batch=args.tasks_per_batch, seed=args.seed,
-                    augment=args.augment, synthetic=args.synthetic,
+                    augment=args.augment, synthetic=args.synthetic, meta_sgd=args.meta_sgd,
                     exclude_families=args.exclude_families or [])
     path = meta_train(recipe, args.out, device=args.device, names=args.datasets,
                       progress=args.verbose > 0)
@@ -550,6 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synthetic", type=float, default=0.0, metavar="SHARE",
                    help="replace this share (0-1) of each batch's tasks with generated "
                         "tables (default 0)")
+    p.add_argument("--meta-sgd", action="store_true",
+                   help="also learn an inner learning rate per weight (Meta-SGD; with "
+                        "--algo maml or fomaml); mlp_meta then fine-tunes at those rates")
     p.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
                    help="only these corpus datasets")
     p.add_argument("--exclude-families", nargs="+", default=None, metavar="FAMILY",

@@ -34,10 +34,46 @@ def _blobs(n=60, classes=3, d=6, seed=0):
 def test_the_shipped_initialisation_loads_without_a_network():
     path = shipped_initialisation()
     assert path.name == "meta_init.pt" and path.is_file()
-    net, recipe = load_cached_initialisation()
+    net, recipe, _ = load_cached_initialisation()
     assert recipe["algorithm"] in ("maml", "fomaml", "reptile")
     assert net[0].in_features == recipe["width"] and net[-1].out_features == recipe["n_out"]
     assert load_cached_initialisation()[0] is net  # read once per process
+
+
+def _with_rates(tmp_path, name, rates_for):
+    """The shipped initialisation as a Meta-SGD artifact whose learned rates are
+    ``rates_for(parameter name, weights)``."""
+    blob = torch.load(shipped_initialisation(), weights_only=True)
+    blob["recipe"] = {**blob["recipe"], "algorithm": "fomaml", "meta_sgd": True}
+    blob["inner_lrs"] = {k: rates_for(k, v) for k, v in blob["state_dict"].items()}
+    torch.save(blob, tmp_path / name)
+    return str(tmp_path / name)
+
+
+@pytest.mark.parametrize("head", ["meta", "prototypes"])
+def test_mlp_meta_fine_tunes_at_the_meta_sgd_rates(tmp_path, head):
+    """With learned rates, each weight steps at its own rate times ``learning_rate`` over
+    the recipe's inner rate: rates all equal to that inner rate are plain SGD; twice it at
+    half the learning rate, the same again; zero on the hidden layers is head-only
+    fine-tuning."""
+    X, y = _blobs()
+    blob = torch.load(shipped_initialisation(), weights_only=True)
+    base, output_layer = blob["recipe"]["inner_lr"], list(blob["state_dict"])[-2:]
+
+    def fit(init, **kw):
+        model = MetaMLPClassifier(steps=5, head=head, views=2, init=init, device="cpu", **kw)
+        return model.fit(X, y).predict_proba(X)
+
+    plain = fit(None, learning_rate=base)
+    same = _with_rates(tmp_path, "same.pt", lambda k, v: torch.full_like(v, base))
+    twice = _with_rates(tmp_path, "twice.pt", lambda k, v: torch.full_like(v, 2 * base))
+    np.testing.assert_allclose(fit(same, learning_rate=base), plain, atol=1e-6)
+    np.testing.assert_allclose(fit(twice, learning_rate=base / 2), plain, atol=1e-6)
+    head_only = _with_rates(tmp_path, "head.pt", lambda k, v: torch.full_like(
+        v, base if k in output_layer else 0.0))
+    np.testing.assert_allclose(fit(head_only, learning_rate=base),
+                               fit(None, learning_rate=base, adapt="head"), atol=1e-6)
+    assert not np.allclose(fit(head_only, learning_rate=base), plain, atol=1e-3)
 
 
 def test_a_missing_initialisation_is_an_error_naming_the_file_and_the_fix(tmp_path):
@@ -84,7 +120,7 @@ def test_fine_tuning_learns_and_head_only_keeps_the_meta_learned_features():
     head = MetaMLPClassifier(steps=50, adapt="head", device="cpu").fit(X, y)
     assert (tuned.predict(X) == y).mean() > 0.95
     assert (tuned.predict(X) == y).mean() > (start.predict(X) == y).mean()
-    net, _ = load_cached_initialisation()
+    net, _, _ = load_cached_initialisation()
     first = net[0].weight
     torch.testing.assert_close(head.network_[0].weight, first)  # frozen encoder
     assert not torch.allclose(tuned.network_[0].weight, first)  # every layer adapted

@@ -255,6 +255,46 @@ def test_meta_training_resumes_where_it_stopped_and_saves_a_loadable_artifact(
     assert not (tmp_path / "b.pt.ckpt").exists()
 
 
+def test_meta_sgd_learns_an_inner_rate_per_weight_and_resumes_them(tmp_path, monkeypatch):
+    """``meta_sgd``: the inner learning rates start at ``inner_lr``, are learned with the
+    weights (they move), are saved in the artifact and restored from a checkpoint; Reptile
+    cannot learn them and says so."""
+    from automl_meta.meta_learning import train
+
+    recipe = train.Recipe(algorithm="fomaml", meta_sgd=True, **TINY)
+    straight = train.meta_train(recipe, tmp_path / "a.pt", device="cpu",
+                                checkpoint_every=3, names=NAMES, progress=False)
+    net, meta = train.load_initialisation(straight)
+    rates = meta["inner_lrs"]
+    assert rates.keys() == net.state_dict().keys()
+    for k, v in net.state_dict().items():
+        assert rates[k].shape == v.shape
+        assert not torch.allclose(rates[k], torch.full_like(v, recipe.inner_lr))
+    real_step, calls = train.meta_step, []
+
+    def dies_on_the_fifth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train, "meta_step", dies_on_the_fifth)
+    with pytest.raises(KeyboardInterrupt):
+        train.meta_train(recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3,
+                         names=NAMES, progress=False)
+    monkeypatch.setattr(train, "meta_step", real_step)
+    _, resumed = train.load_initialisation(train.meta_train(
+        recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3, names=NAMES,
+        progress=False))
+    for k in rates:
+        torch.testing.assert_close(rates[k], resumed["inner_lrs"][k], msg=k)
+    plain = train.meta_train(train.Recipe(**{**TINY, "steps": 1}), tmp_path / "p.pt",
+                             device="cpu", names=NAMES, progress=False)
+    assert train.load_initialisation(plain)[1]["inner_lrs"] is None
+    with pytest.raises(ValueError, match="Reptile"):
+        train.Recipe(algorithm="reptile", meta_sgd=True)
+
+
 def test_artifact_of_another_format_is_refused(tmp_path):
     from automl_meta.exceptions import AutoMLError
     from automl_meta.meta_learning import train
@@ -274,12 +314,14 @@ def test_an_artifact_from_before_a_recipe_field_existed_loads_with_its_default(t
     path = train.meta_train(train.Recipe(**{**TINY, "steps": 1}), tmp_path / "r.pt",
                             device="cpu", names=NAMES, progress=False)
     blob = torch.load(path, weights_only=True)
-    for field in ("augment", "reduce", "synthetic"):  # added after the first artifacts
+    for field in ("augment", "reduce", "synthetic", "meta_sgd"):  # added after the first
         del blob["recipe"][field]
+    del blob["inner_lrs"]
     torch.save(blob, path)
     _, meta = train.load_initialisation(path)
     assert meta["recipe"]["reduce"] == "random" and meta["recipe"]["augment"] is False
-    assert meta["recipe"]["synthetic"] == 0.0
+    assert meta["recipe"]["synthetic"] == 0.0 and meta["recipe"]["meta_sgd"] is False
+    assert meta["inner_lrs"] is None
     with pytest.raises(ValueError, match="reduce"):
         train.Recipe(reduce="umap")
 
@@ -292,6 +334,7 @@ def test_cli_meta_train(tmp_path):
     cli = str(Path(sys.executable).parent / "automl-meta")
     out = subprocess.run([cli, "meta-train", "--algo", "fomaml", "--device", "cpu",
                           "--steps", "2", "--tasks-per-batch", "2", "--synthetic", "0.5",
+                          "--meta-sgd",
                           "--datasets", *NAMES, "--out", str(tmp_path / "init.pt")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -300,6 +343,7 @@ def test_cli_meta_train(tmp_path):
 
     recipe = load_initialisation(tmp_path / "init.pt")[1]["recipe"]
     assert recipe["algorithm"] == "fomaml" and recipe["synthetic"] == 0.5
+    assert recipe["meta_sgd"] is True
 
 
 def test_few_shot_summary_compares_each_start_and_view_count_with_its_controls():

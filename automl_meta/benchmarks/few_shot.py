@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kind = type(getattr(Recipe(), key))
         overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     # the untrained network, with the same input map as the meta-trained ones
-    inits = {"random init": meta_train(Recipe(**{**overrides, "steps": 0,
+    inits = {"random init": meta_train(Recipe(**{**overrides, "steps": 0, "meta_sgd": False,
                                                  "exclude_families": excluded}),
                                        out / "random.pt", progress=False)}
     for algo in args.algos:

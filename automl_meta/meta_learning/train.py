@@ -18,6 +18,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 ARTIFACT_FORMAT = 2
 MAX_ROWS = 2000
 # What an artifact meant by a recipe field before the field existed
-LEGACY_RECIPE = {"augment": False, "reduce": "random", "synthetic": 0.0}
+LEGACY_RECIPE = {"augment": False, "reduce": "random", "synthetic": 0.0, "meta_sgd": False}
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Recipe:
     augment: bool = True
     reduce: str = "random"
     synthetic: float = 0.0
+    meta_sgd: bool = False
     exclude_families: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -67,6 +69,10 @@ class Recipe:
         if not 0.0 <= self.synthetic <= 1.0:
             raise ValueError(f"synthetic is the share of generated tasks per batch, in "
                              f"[0, 1], not {self.synthetic!r}.")
+        if self.meta_sgd and self.algorithm == "reptile":
+            raise ValueError("meta_sgd learns the inner learning rates from the query "
+                             "loss's gradient through the inner loop, which Reptile does "
+                             "not take: use algorithm 'fomaml' or 'maml'.")
 
 
 def network(recipe: Recipe) -> nn.Module:
@@ -155,7 +161,11 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
     torch.manual_seed(recipe.seed)
     model = network(recipe).to(dev)
     params = {k: v.detach().clone().requires_grad_(True) for k, v in model.named_parameters()}
-    optimizer = torch.optim.Adam(params.values(), lr=recipe.outer_lr)
+    # Meta-SGD: one inner learning rate per weight, starting at inner_lr, learned with them
+    lrs = None if not recipe.meta_sgd else {
+        k: torch.full_like(v, recipe.inner_lr).requires_grad_(True) for k, v in params.items()}
+    optimizer = torch.optim.Adam([*params.values(), *(lrs or {}).values()],
+                                 lr=recipe.outer_lr)
     rng = np.random.default_rng(recipe.seed)
     start, losses = 0, []
     if ckpt.exists():
@@ -166,6 +176,8 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
         with torch.no_grad():
             for k, v in state["params"].items():
                 params[k].copy_(v)
+            for k, v in (state.get("inner_lrs") or {}).items():
+                lrs[k].copy_(v)  # type: ignore[index]
         optimizer.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["rng"]
         start, losses = state["step"], state["losses"]
@@ -194,28 +206,34 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
                                    input_map=(recipe.width, recipe.seed, recipe.reduce),
                                    augment=recipe.augment)
         losses.append(meta_step(model, params, optimizer, episodes.to(dev), inner,
-                                recipe.algorithm))
+                                recipe.algorithm, lrs=lrs))
         if bar is not None:
             bar.update(1)
             bar.set_postfix(query_loss=f"{np.mean(losses[-20:]):.3f}")
         if (step + 1) % checkpoint_every == 0 and step + 1 < recipe.steps:
             torch.save({"recipe": asdict(recipe), "corpus": fingerprint, "step": step + 1,
                         "params": {k: v.detach().cpu() for k, v in params.items()},
-                        "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                        "inner_lrs": _cpu(lrs), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
                         "losses": losses}, ckpt)
     if bar is not None:
         bar.close()
     torch.save({"format": ARTIFACT_FORMAT, "automl_meta_version": __version__,
                 "recipe": asdict(recipe), "corpus": fingerprint,
                 "tasks": [n for n, _, _ in tasks], "losses": losses,
-                "state_dict": {k: v.detach().cpu() for k, v in params.items()}}, out)
+                "state_dict": {k: v.detach().cpu() for k, v in params.items()},
+                "inner_lrs": _cpu(lrs)}, out)
     ckpt.unlink(missing_ok=True)
     return out
 
 
+def _cpu(tensors: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
+    return None if tensors is None else {k: v.detach().cpu() for k, v in tensors.items()}
+
+
 def load_initialisation(path: str | Path) -> tuple[nn.Module, dict]:
     """The network of an artifact with its meta-learned weights, and the artifact's
-    metadata (recipe, corpus fingerprint, losses); refuses another format version."""
+    metadata (recipe, corpus fingerprint, losses, ``inner_lrs``: Meta-SGD's learned inner
+    learning rates per weight, or None); refuses another format version."""
     blob = torch.load(Path(path), map_location="cpu", weights_only=True)
     if blob.get("format") != ARTIFACT_FORMAT:
         raise AutoMLError(f"{path} has artifact format {blob.get('format')!r}; this "
@@ -224,6 +242,7 @@ def load_initialisation(path: str | Path) -> tuple[nn.Module, dict]:
     model = network(recipe)
     model.load_state_dict(blob["state_dict"])
     meta = {k: v for k, v in blob.items() if k != "state_dict"}
+    meta.setdefault("inner_lrs", None)  # artifacts from before Meta-SGD
     return model, {**meta, "recipe": asdict(recipe)}  # (with defaults of newer fields)
 
 
@@ -244,13 +263,22 @@ def shipped_initialisation() -> Path:
     return beside if beside.exists() else Path.cwd() / "studies" / SHIPPED_INIT
 
 
-_LOADED: dict[tuple[str, int], tuple[nn.Module, dict]] = {}
+class Initialisation(NamedTuple):
+    """A loaded artifact: the network with its meta-learned weights (do not modify it:
+    copy it), its recipe, and Meta-SGD's learned inner learning rates per weight (None
+    unless the recipe has ``meta_sgd``)."""
+
+    network: nn.Module
+    recipe: dict
+    inner_lrs: dict[str, torch.Tensor] | None
 
 
-def load_cached_initialisation(path: str | Path | None = None) -> tuple[nn.Module, dict]:
+_LOADED: dict[tuple[str, int], Initialisation] = {}
+
+
+def load_cached_initialisation(path: str | Path | None = None) -> Initialisation:
     """:func:`load_initialisation` of ``path`` (default: :func:`shipped_initialisation`),
-    read once per process (a worker runs many trials) and re-read when the file changes.
-    Returns the network (do not modify it: copy it) and the recipe."""
+    read once per process (a worker runs many trials) and re-read when the file changes."""
     path = Path(path) if path is not None else shipped_initialisation()
     if not path.exists():
         raise AutoMLError(
@@ -261,5 +289,5 @@ def load_cached_initialisation(path: str | Path | None = None) -> tuple[nn.Modul
     if key not in _LOADED:
         model, meta = load_initialisation(path)
         _LOADED.clear()
-        _LOADED[key] = (model.eval(), meta["recipe"])
+        _LOADED[key] = Initialisation(model.eval(), meta["recipe"], meta["inner_lrs"])
     return _LOADED[key]

@@ -34,6 +34,8 @@ from .mlp import resolve_device
 
 # Full-batch gradient steps up to this many rows; above, seeded mini-batches of this size.
 MAX_BATCH = 512
+# Meta-SGD's learned inner rates by parameter name (and the recipe's rate under "base")
+Rates = dict[str, torch.Tensor] | None
 
 
 class _MetaBase(BaseEstimator):
@@ -51,12 +53,18 @@ class _MetaBase(BaseEstimator):
         return device
 
     def _fit_views(self, X, device: torch.device, views: int,
-                   fit_one: Callable[[nn.Module, torch.Tensor, int], nn.Module]) -> None:
+                   fit_one: Callable[[nn.Module, torch.Tensor, int, Rates], nn.Module]
+                   ) -> None:
         """Set ``members_``: for each of ``views`` views of the input map (fitted once),
-        ``fit_one(a copy of the initialisation on device, mapped rows, view)``."""
+        ``fit_one(a copy of the initialisation on device, mapped rows, view, learned
+        rates)``; the rates are the artifact's Meta-SGD inner learning rates on device
+        (with the recipe's ``inner_lr`` under ``"base"``), or None."""
         if int(views) < 1:
             raise ValueError(f"views must be at least 1, not {views!r}.")
-        net, recipe = load_cached_initialisation(self.init)
+        net, recipe, inner_lrs = load_cached_initialisation(self.init)
+        rates = None if inner_lrs is None else {
+            **{k: v.to(device) for k, v in inner_lrs.items()},
+            "base": torch.tensor(float(recipe["inner_lr"]))}
         base = InputMap(width=recipe["width"], seed=recipe["seed"],
                         reduce=recipe["reduce"]).fit(X)
         self.n_features_in_ = np.asarray(X).shape[1]
@@ -64,7 +72,7 @@ class _MetaBase(BaseEstimator):
         for view in range(int(views)):
             mapping = base.with_view(view)
             x = torch.as_tensor(mapping.transform(X), dtype=torch.float32, device=device)
-            fitted = fit_one(copy.deepcopy(net).to(device), x, view)
+            fitted = fit_one(copy.deepcopy(net).to(device), x, view, rates)
             self.members_.append((mapping, fitted.cpu().eval()))
 
     @property
@@ -140,17 +148,42 @@ def _prototype_layer(e: torch.Tensor, y: torch.Tensor, w: torch.Tensor, k: int,
     return layer
 
 
+def _head_rates(rates: Rates, net: nn.Sequential, k: int, same_units: bool) -> Rates:
+    """Meta-SGD's rates for ``net``, whose output layer now has ``k`` units: the first
+    ``k`` meta-learned units' rates when the layer keeps those units (``same_units``),
+    else the rates averaged over the units (the units are interchangeable by design:
+    labels land on random units in every episode)."""
+    if rates is None:
+        return None
+    out = dict(rates)
+    for name, p in list(net.named_parameters())[-2:]:
+        learned = rates[name]
+        out[name] = learned[:k] if same_units else learned.mean(0, keepdim=True).expand_as(p)
+    return out
+
+
 def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
-               loss_fn, *, steps: int, lr: float, adapt: str, seed: int) -> None:
+               loss_fn, *, steps: int, lr: float, adapt: str, seed: int,
+               rates: Rates = None) -> None:
     """``steps`` of SGD on ``(x, target)``: full batch up to :data:`MAX_BATCH` rows, else
-    seeded mini-batches; only the output layer when ``adapt == "head"``."""
+    seeded mini-batches; only the output layer when ``adapt == "head"``. With Meta-SGD
+    ``rates`` (per weight, keyed by parameter name), each weight steps at its learned
+    rate times ``lr / rates["base"]``: at ``lr`` = the recipe's inner rate, exactly the
+    rates meta-training learned."""
     head = list(net.children())[-1]
-    params = list(head.parameters()) if adapt == "head" else list(net.parameters())
+    named = list(net.named_parameters())
+    if adapt == "head":
+        named = named[-len(list(head.parameters())):]
+    params = [p for _, p in named]
     for p in net.parameters():
         p.requires_grad_(False)
     for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.SGD(params, lr=lr)
+    if rates is None:
+        opt = torch.optim.SGD(params, lr=lr)
+    else:
+        opt = _LearnedRatesSGD(params, [rates[name] * (lr / float(rates["base"]))
+                                        for name, _ in named])
     n = x.shape[0]
     gen = torch.Generator(device="cpu").manual_seed(seed)
     for _ in range(int(steps)):
@@ -165,6 +198,22 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
         opt.step()
     for p in net.parameters():
         p.requires_grad_(False)
+
+
+class _LearnedRatesSGD:
+    """Plain gradient descent with a learning rate per weight (Meta-SGD's inner loop)."""
+
+    def __init__(self, params: list[torch.Tensor], rates: list[torch.Tensor]):
+        self.params, self.rates = params, rates
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for p, r in zip(self.params, self.rates, strict=True):
+            p.sub_(r * p.grad)
 
 
 class MetaMLPClassifier(_MetaClassifier):
@@ -210,14 +259,15 @@ class MetaMLPClassifier(_MetaClassifier):
         device = self._device()
         target, w = self._labels(y, sample_weight, device)
         self._fit_views(X, device, self.views,
-                        lambda net, x, view: self._tune(net, x, target, w, view))
+                        lambda net, x, view, rates: self._tune(net, x, target, w, view, rates))
         return self
 
     def _tune(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
-              view: int) -> nn.Module:
+              view: int, rates: Rates) -> nn.Module:
         k = len(self.classes_)
         out_layer: nn.Linear = list(net.children())[-1]
-        if self.head == "prototypes" or k > out_layer.out_features:
+        generated = self.head == "prototypes" or k > out_layer.out_features
+        if generated:
             with torch.no_grad():
                 new = _prototype_layer(_encoder(net)(x), target, w, k)
         else:  # the first k meta-learned units (meta-training placed classes at random)
@@ -228,7 +278,8 @@ class MetaMLPClassifier(_MetaClassifier):
         net = nn.Sequential(*list(net.children())[:-1], new)
         _fine_tune(net, x, target, w, nn.CrossEntropyLoss(reduction="none"),
                    steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
-                   seed=self.random_state + view)
+                   seed=self.random_state + view,
+                   rates=_head_rates(rates, net, k, same_units=not generated))
         return net
 
 
@@ -260,11 +311,11 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
                                  device=device)
         w = _weights(sample_weight, len(y), device)
         self._fit_views(X, device, self.views,
-                        lambda net, x, view: self._tune(net, x, target, w, view))
+                        lambda net, x, view, rates: self._tune(net, x, target, w, view, rates))
         return self
 
     def _tune(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
-              view: int) -> nn.Module:
+              view: int, rates: Rates) -> nn.Module:
         out_layer: nn.Linear = list(net.children())[-1]
         new = nn.Linear(out_layer.in_features, 1).to(x.device)
         with torch.no_grad():
@@ -273,7 +324,8 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
         net = nn.Sequential(*list(net.children())[:-1], new)
         _fine_tune(net, x, target, w, lambda out, t: (out[:, 0] - t) ** 2,
                    steps=self.steps, lr=self.learning_rate, adapt=self.adapt,
-                   seed=self.random_state + view)
+                   seed=self.random_state + view,
+                   rates=_head_rates(rates, net, 1, same_units=False))
         return net
 
     def predict(self, X):
@@ -318,7 +370,8 @@ class ProtoNetClassifier(_MetaClassifier):
                              f"{self.distance!r}.")
         device = self._device()
         target, w = self._labels(y, sample_weight, device)
-        self._fit_views(X, device, 1, lambda net, x, _: self._generate(net, x, target, w))
+        self._fit_views(X, device, 1,
+                        lambda net, x, _view, _rates: self._generate(net, x, target, w))
         return self
 
     def _generate(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor,
