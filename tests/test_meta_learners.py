@@ -76,6 +76,23 @@ def test_mlp_meta_fine_tunes_at_the_meta_sgd_rates(tmp_path, head):
     assert not np.allclose(fit(head_only, learning_rate=base), plain, atol=1e-3)
 
 
+def test_a_diverging_fine_tune_keeps_its_best_weights_instead_of_predicting_nan():
+    """At a learning rate too high for the data, full fine-tuning of a regression head
+    diverges to NaN within a few steps (this configuration failed on every corpus
+    regression dataset). It stops there and keeps the weights of its lowest training
+    loss, which is at most the starting point's, the mean predictor: training R² >= 0."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:300]
+    y = y[:300]
+    model = MetaMLPRegressor(learning_rate=0.773, steps=22, views=4, device="cpu").fit(X, y)
+    pred = model.predict(X)
+    assert np.isfinite(pred).all()
+    assert 1 - ((pred - y) ** 2).mean() / y.var() >= 0
+
+
 def test_a_missing_initialisation_is_an_error_naming_the_file_and_the_fix(tmp_path):
     from automl_meta.exceptions import AutoMLError
 

@@ -21,6 +21,7 @@ seeded CPU generator), so the CPU and CUDA give the same model up to float round
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -169,7 +170,12 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
     seeded mini-batches; only the output layer when ``adapt == "head"``. With Meta-SGD
     ``rates`` (per weight, keyed by parameter name), each weight steps at its learned
     rate times ``lr / rates["base"]``: at ``lr`` = the recipe's inner rate, exactly the
-    rates meta-training learned."""
+    rates meta-training learned.
+
+    A fine-tune that diverges (a non-finite training loss or weights: a learning rate
+    too high for the data) stops there and keeps the weights of its lowest training loss
+    instead of predicting NaN; one that does not keeps its last weights, as plain SGD.
+    """
     head = list(net.children())[-1]
     named = list(net.named_parameters())
     if adapt == "head":
@@ -185,17 +191,37 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
         opt = _LearnedRatesSGD(params, [rates[name] * (lr / float(rates["base"]))
                                         for name, _ in named])
     n = x.shape[0]
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    for _ in range(int(steps)):
-        if n > MAX_BATCH:
-            idx = torch.randperm(n, generator=gen)[:MAX_BATCH].to(x.device)
-            xb, tb, wb = x[idx], target[idx], w[idx]
-        else:
-            xb, tb, wb = x, target, w
-        loss = (loss_fn(net(xb), tb) * wb).sum() / wb.sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    start = [p.detach().clone() for p in params]
+
+    def descend(n_steps: int) -> list[float]:
+        """Up to ``n_steps`` steps from the current weights, stopping at a non-finite
+        loss; the training loss before each step."""
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        losses: list[float] = []
+        for _ in range(n_steps):
+            if n > MAX_BATCH:
+                idx = torch.randperm(n, generator=gen)[:MAX_BATCH].to(x.device)
+                xb, tb, wb = x[idx], target[idx], w[idx]
+            else:
+                xb, tb, wb = x, target, w
+            loss = (loss_fn(net(xb), tb) * wb).sum() / wb.sum()
+            losses.append(float(loss.detach()))
+            if not math.isfinite(losses[-1]):
+                break
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return losses
+
+    losses = descend(int(steps))
+    if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all())
+                                                     for p in params)):
+        # Diverged: take the steps again (plain SGD is deterministic: no state, a seeded
+        # batch order) and stop at the one of the lowest loss. Only diverging fits pay.
+        with torch.no_grad():
+            for p, s0 in zip(params, start, strict=True):
+                p.copy_(s0)
+        descend(int(np.argmin([v if math.isfinite(v) else np.inf for v in losses])))
     for p in net.parameters():
         p.requires_grad_(False)
 
