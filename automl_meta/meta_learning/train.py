@@ -213,8 +213,8 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
         if (step + 1) % checkpoint_every == 0 and step + 1 < recipe.steps:
             torch.save({"recipe": asdict(recipe), "corpus": fingerprint, "step": step + 1,
                         "params": {k: v.detach().cpu() for k, v in params.items()},
-                        "inner_lrs": _cpu(lrs), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
-                        "losses": losses}, ckpt)
+                        "inner_lrs": _cpu(lrs), "optimizer": optimizer.state_dict(),
+                        "rng": rng.bit_generator.state, "losses": losses}, ckpt)
     if bar is not None:
         bar.close()
     torch.save({"format": ARTIFACT_FORMAT, "automl_meta_version": __version__,
