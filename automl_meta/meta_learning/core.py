@@ -13,7 +13,8 @@ tensors applied with ``functional_call``; tasks of one batch are processed toget
   :func:`reptile_direction` returns ``theta - mean(phi)`` to hand to any optimiser as a
   gradient (with plain SGD at rate ``eps`` that is ``theta += eps * (mean(phi) - theta)``).
 
-Inner learning rates may be learned per parameter tensor (Meta-SGD): pass ``lrs``.
+Inner learning rates may be learned (Meta-SGD): pass ``lrs``, one rate per parameter
+tensor (scalars) or per weight (tensors of the parameters' shapes).
 """
 
 from __future__ import annotations
