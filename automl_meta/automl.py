@@ -225,7 +225,7 @@ class _AutoMLBase(BaseEstimator):
         data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
                               metric=metric.name, n_classes=n_classes, sample_weight=weights,
                               n_threads=max(1, cpu_count() // n_jobs),
-                              device=_check_device(self.device), learners=tuple(learners))
+                              device=_check_device(self.device))
         # A fresh study starts from the warm start's proposals (or, cold, each family's
         # defaults); a continued one keeps its history.
         fresh = not study.get_trials(deepcopy=False)

@@ -314,25 +314,65 @@ def test_trial_timeout_fails_a_slow_trial(tmp_path):
     (("mlp_meta", "linear"), ["torch._dynamo", "sklearn.linear_model"], []),
     (("linear", "fault_injection"), ["sklearn.linear_model"], ["torch"]),
 ])
-def test_a_worker_warms_up_its_learners_before_the_first_trial(learners, loaded, not_loaded):
-    """What a fresh worker does before it reports ready: import the search's families'
-    modules (torch's optimiser machinery and the meta-learned start for the neural ones,
-    no torch at all for a search without them), so a trial's time limit measures the
-    trial. Checked in a fresh interpreter, as a worker is one."""
+def test_a_worker_prepares_a_family_on_its_first_trial(learners, loaded, not_loaded):
+    """What a worker does before it acknowledges a family's first trial (and the trial's
+    clock starts): import the family's modules, torch's optimiser machinery and the
+    meta-learned start for the neural ones, and nothing of torch for the others.
+    Checked in a fresh interpreter, as a worker is one."""
     code = f"""
-import sys, numpy as np, pandas as pd
+import pickle, sys, numpy as np, pandas as pd
 from automl_meta.data import ColumnPlan, make_folds
 from automl_meta.search import EvaluationData, Evaluator
 X = pd.DataFrame({{"a": np.arange(40.0)}}); y = (X["a"] > 20).to_numpy().astype(int)
 data = EvaluationData(X, y, make_folds(y, "classification", 4), ColumnPlan().fit(X),
-                      "classification", "accuracy", n_classes=2, learners={learners!r})
-Evaluator(data).warm_up()
+                      "classification", "accuracy", n_classes=2)
+evaluator = Evaluator(data)
+for learner in {learners!r}:
+    evaluator.prepare({{"learner": learner}})
 print([m in sys.modules for m in {loaded!r}], [m in sys.modules for m in {not_loaded!r}],
       bool(getattr(sys.modules.get("automl_meta.meta_learning.train"), "_LOADED", None)))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")[-2]
     assert out == f"{[True] * len(loaded)} {[False] * len(not_loaded)} {'mlp_meta' in learners}"
+
+
+def test_a_trial_timeout_does_not_count_the_workers_first_imports(tmp_path):
+    """A fresh worker's first ``mlp_meta`` trial imports torch and loads the meta-learned
+    start (about 2 s here) before its clock starts: a 1 s trial timeout is for the trial
+    (a cheap one, well under it), not for the imports. Before, such a trial was killed
+    mid-import, and so was every later one in the restarted worker."""
+    X, y = load_iris(return_X_y=True)
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    study.enqueue_trial({"learner": "mlp_meta", "mlp_meta.steps": 5, "mlp_meta.views": 1})
+    model = AutoMLClassifier(n_trials=1, trial_timeout=1.0, storage=storage, study_name="s",
+                             learners=["mlp_meta"], metric="accuracy", warm_start=False,
+                             verbose=0).fit(X, y)
+    assert model.leaderboard()["state"].tolist() == ["COMPLETE"]
+
+
+def test_the_worker_acknowledges_a_trial_before_its_clock_starts():
+    """The protocol: ``("started", None)`` once the family is prepared, then the result;
+    the driver's trial timeout counts from the acknowledgement."""
+    from automl_meta.data import ColumnPlan, make_folds
+    from automl_meta.search.evaluation import EvaluationData
+    from automl_meta.search.executor import _Worker
+
+    X = pd.DataFrame({"a": np.arange(40.0)})
+    y = (X["a"] > 20).to_numpy().astype(int)
+    data = EvaluationData(X, y, make_folds(y, "classification", 4), ColumnPlan().fit(X),
+                          "classification", "accuracy", n_classes=2)
+    worker = _Worker(2 * 1024**3)
+    try:
+        worker.requests.send(("data", pickle.dumps(data)))
+        assert worker.replies.recv() == ("ready", None)
+        worker.requests.send(("evaluate", {"learner": "linear", "linear.C": 1.0}, 0))
+        assert worker.replies.recv() == ("started", None)
+        status, outcome = worker.replies.recv()
+        assert status == "ok" and outcome.ok and outcome.score > 0.9
+    finally:
+        worker.stop()
 
 
 def test_progress_bar_and_silence(capsys, fast):

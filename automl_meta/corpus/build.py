@@ -222,8 +222,7 @@ class CorpusBuilder:
         folds = make_folds(y_model, dataset.task, st.cv, 0)
         data = EvaluationData(X=plan.transform(frame, warn_unknown=False), y=y_model,
                               folds=folds, plan=plan, task=dataset.task, metric=metric.name,
-                              n_classes=n_classes, n_threads=1, meta_init=st.meta_init,
-                              learners=tuple(learners))
+                              n_classes=n_classes, n_threads=1, meta_init=st.meta_init)
         executor = ProcessExecutor(data)
         try:
             silent = SearchProgress(False, None, None, metric.name)

@@ -24,7 +24,8 @@ class LearnerSpec:
 
     ``max_rows``: the family is left out of the search above this many rows (kernel SVMs
     scale quadratically). ``sample_weight``: whether its ``fit`` accepts sample weights.
-    ``tasks``: the tasks it can learn.
+    ``tasks``: the tasks it can learn. ``torch``: it trains with torch (imported only by
+    its trials). ``meta_init``: it starts from the meta-learned initialisation.
     """
 
     name: str
@@ -33,6 +34,8 @@ class LearnerSpec:
     max_rows: int | None = None
     sample_weight: bool = True
     tasks: tuple[Task, ...] = ("classification", "regression")
+    torch: bool = False
+    meta_init: bool = False
 
 
 LEARNERS: dict[str, LearnerSpec] = {
@@ -47,12 +50,14 @@ LEARNERS: dict[str, LearnerSpec] = {
         LearnerSpec("extra_trees", "tree", "extremely randomised trees"),
         LearnerSpec("hist_gradient_boosting", "tree", "scikit-learn histogram gradient boosting"),
         LearnerSpec("lightgbm", "tree", "LightGBM gradient boosting"),
-        LearnerSpec("mlp", "scaled", "torch multi-layer perceptron (random initialisation)"),
+        LearnerSpec("mlp", "scaled", "torch multi-layer perceptron (random initialisation)",
+                    torch=True),
         LearnerSpec("mlp_meta", "scaled",
-                    "torch MLP fine-tuned from the meta-learned initialisation"),
+                    "torch MLP fine-tuned from the meta-learned initialisation", torch=True,
+                    meta_init=True),
         LearnerSpec("protonet", "scaled",
                     "prototypical network on the meta-learned encoder (no gradient steps)",
-                    tasks=("classification",)),
+                    tasks=("classification",), torch=True, meta_init=True),
         LearnerSpec("fault_injection", "tree", "fails on purpose (testing only)"),
     ]
 }

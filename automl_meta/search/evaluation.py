@@ -31,9 +31,6 @@ logger = logging.getLogger(__name__)
 
 # Fold matrices are cached while the cleaned data stays under this size.
 MAX_CACHED_BYTES = 512 * 1024**2
-# Families that train with torch, and those of them that load the meta-learned start.
-TORCH_LEARNERS = frozenset({"mlp", "mlp_meta", "protonet"})
-META_LEARNERS = frozenset({"mlp_meta", "protonet"})
 
 
 @dataclass
@@ -52,9 +49,6 @@ class EvaluationData:
     device: str = "auto"
     meta_init: str | None = None  # mlp_meta/protonet's initialisation (None: the shipped one)
     extra: dict[str, Any] = field(default_factory=dict)
-    # The families the search may try: a worker imports what they need before its first
-    # trial (:meth:`Evaluator.warm_up`), so a trial's time limit measures the trial.
-    learners: tuple[str, ...] = ()
 
 
 def failure_from_exception(exc: BaseException) -> TrialOutcome:
@@ -101,35 +95,39 @@ class Evaluator:
         self.metric = get_metric(data.metric, data.task, data.n_classes)
         self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self._use_cache = int(data.X.memory_usage(deep=True).sum()) < MAX_CACHED_BYTES
+        self._prepared: set[str] = set()
 
-    def warm_up(self) -> None:
-        """Pay the one-off costs of ``data.learners``' first trial now: import their
-        modules (building each default estimator does) and, for the torch families,
-        torch's optimiser machinery and the meta-learned initialisation.
+    def prepare(self, config: dict[str, Any]) -> None:
+        """Pay the one-off costs of the first trial of ``config``'s learner family in this
+        process: import its modules (building its default estimator does) and, for the
+        torch families, torch's optimiser machinery and the meta-learned initialisation.
 
-        A fresh worker does this before it reports ready, outside any trial's time limit:
-        otherwise a worker's first torch trial spends about 2 s importing (measured: an
-        ``mlp_meta`` trial on iris, 2.35 s first against 0.24 s second), which a short
-        ``trial_timeout`` or time budget counts against the trial. A family whose warm-up
-        fails is left for its trials to report the failure.
+        A worker does this before it acknowledges a trial, and a trial's time limit
+        starts at the acknowledgement: otherwise a worker's first torch trial spends about
+        2 s importing (measured: an ``mlp_meta`` trial on iris, 1.9 s first against 0.24 s
+        second), which a short ``trial_timeout`` counts against the trial. Families are
+        prepared on first use, not all up front: importing torch maps memory that a
+        search without torch trials should keep under its worker's memory cap. A family
+        whose preparation fails is left for its trial to report the failure.
         """
+        learner = config_learner(config)
+        if learner in self._prepared or learner == "fault_injection":
+            return
+        self._prepared.add(learner)
         d = self.data
-        for config in default_configs([n for n in d.learners if n != "fault_injection"],
-                                      d.task):
-            learner = config_learner(config)
-            try:
-                self._build(config, 0, len(d.y))
-                if learner in TORCH_LEARNERS:
-                    from ..learners.torch.mlp import warm_up_torch
+        try:
+            for default in default_configs([learner], d.task):
+                self._build(default, 0, len(d.y))
+            if LEARNERS[learner].torch:
+                from ..learners.torch.mlp import warm_up_torch
 
-                    warm_up_torch()
-                if learner in META_LEARNERS:
-                    from ..meta_learning.train import load_cached_initialisation
+                warm_up_torch()
+            if LEARNERS[learner].meta_init:
+                from ..meta_learning.train import load_cached_initialisation
 
-                    load_cached_initialisation(d.meta_init)
-            except Exception as exc:  # noqa: BLE001 - the family's trials report it
-                logger.debug("Warming up %s failed (%s); its trials will report it.",
-                             learner, exc)
+                load_cached_initialisation(d.meta_init)
+        except Exception as exc:  # noqa: BLE001 - the family's trial reports it
+            logger.debug("Preparing %s failed (%s); its trial will report it.", learner, exc)
 
     def _fold(self, kind: str, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Fold ``i``'s preprocessed (train, test) matrices for one preprocessing kind."""

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
@@ -118,7 +119,8 @@ class InProcessExecutor:
     def __init__(self, data: EvaluationData):
         self._evaluator = Evaluator(data)
 
-    def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None) -> TrialOutcome:
+    def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None,
+                 *, count_preparation: bool = False) -> TrialOutcome:
         return self._evaluator.evaluate(config, seed)
 
     def refit(self, config: dict[str, Any], seed: int) -> Any:
@@ -187,10 +189,23 @@ class ProcessExecutor:
                             failure_message=f"the worker exited with code {code}")
 
     def _call(self, command: str, config: dict[str, Any], seed: int,
-              timeout: float | None) -> tuple[str, Any] | TrialOutcome:
+              timeout: float | None, count_preparation: bool = False
+              ) -> tuple[str, Any] | TrialOutcome:
         worker = self._ensure_started()
         try:
+            sent = time.monotonic()
             worker.requests.send((command, config, seed))
+            # the worker acknowledges once the family's first-use imports are done
+            if not worker.replies.poll(timeout if count_preparation
+                                       else WORKER_START_TIMEOUT):
+                worker.kill()
+                self._worker = None
+                return TrialOutcome(ok=False, failure_reason="timeout",
+                                    failure_message="the worker did not start the trial "
+                                    "(importing its learner) in time")
+            worker.replies.recv()
+            if timeout is not None and count_preparation:
+                timeout = max(timeout - (time.monotonic() - sent), 0.0)
             if not worker.replies.poll(timeout):
                 worker.kill()
                 self._worker = None
@@ -204,9 +219,14 @@ class ProcessExecutor:
             self._worker = None
             raise
 
-    def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None) -> TrialOutcome:
-        """Cross-validate ``config``; a crash, hang or memory blow-up is a failed outcome."""
-        result = self._call("evaluate", config, seed, timeout)
+    def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None,
+                 *, count_preparation: bool = False) -> TrialOutcome:
+        """Cross-validate ``config``; a crash, hang or memory blow-up is a failed outcome.
+
+        ``timeout`` counts from the worker's acknowledgement, after the learner family's
+        first-use imports in that worker (a trial's own time), unless
+        ``count_preparation`` (a limit set by a time budget: wall time is wall time)."""
+        result = self._call("evaluate", config, seed, timeout, count_preparation)
         return result if isinstance(result, TrialOutcome) else result[1]
 
     def refit(self, config: dict[str, Any], seed: int) -> Any:

@@ -340,7 +340,7 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
             return
     started = time.monotonic()
     with heartbeat(study, trial):
-        outcome = executor.evaluate(config, seed, limit)
+        outcome = executor.evaluate(config, seed, limit, count_preparation=cut_by_budget)
     if outcome.failure_reason == "timeout" and cut_by_budget:
         outcome.failure_reason = "budget"
         outcome.failure_message = "stopped: the search's time budget ran out"

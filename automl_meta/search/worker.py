@@ -6,7 +6,10 @@ pointed at stderr so that whatever a learner prints cannot corrupt the protocol.
 
 Requests: ``("data", bytes)`` loads the pickled :class:`EvaluationData` (a worker can be
 reused for another search), ``("evaluate", config, seed)``, ``("refit", config, seed)`` and
-``("stop",)``. torch is imported only by an MLP trial.
+``("stop",)``. Each evaluate or refit request is acknowledged with ``("started", None)``
+once the learner family's first-use imports are done (:meth:`Evaluator.prepare`), then
+answered; the driver's time limit for the trial starts at the acknowledgement. torch is
+imported only by a torch family's trial.
 """
 
 from __future__ import annotations
@@ -54,11 +57,12 @@ def serve(requests: Connection, replies: Connection) -> None:
             return
         if command == "data":
             evaluator = Evaluator(pickle.loads(message[1]))
-            evaluator.warm_up()  # imports, outside any trial's time limit
             replies.send(("ready", None))
             continue
         _, config, seed = message
         assert evaluator is not None, "the driver sends data before trials"
+        evaluator.prepare(config)  # first-use imports, before the trial's clock starts
+        replies.send(("started", None))
         if command == "evaluate":
             outcome = evaluator.evaluate(config, seed)
             release_gpu_memory()
