@@ -204,9 +204,10 @@ class ProcessExecutor:
                                     failure_message="the worker did not start the trial "
                                     "(importing its learner) in time")
             worker.replies.recv()
+            left = timeout
             if timeout is not None and count_preparation:
-                timeout = max(timeout - (time.monotonic() - sent), 0.0)
-            if not worker.replies.poll(timeout):
+                left = max(timeout - (time.monotonic() - sent), 0.0)
+            if not worker.replies.poll(left):
                 worker.kill()
                 self._worker = None
                 return TrialOutcome(ok=False, failure_reason="timeout",
