@@ -208,14 +208,15 @@ class _TimedExecutor:
     """A stand-in trial executor: each trial sleeps ``seconds`` and reports a fit time."""
 
     def __init__(self, seconds: float, fit_time: float):
-        self.seconds, self.fit_time, self.timeouts = seconds, fit_time, []
+        self.seconds, self.fit_time, self.timeouts, self.counted = seconds, fit_time, [], []
 
-    def evaluate(self, config, seed, timeout):
+    def evaluate(self, config, seed, timeout, count_preparation=False):
         import time
 
         from automl_meta._types import TrialOutcome
 
         self.timeouts.append(timeout)
+        self.counted.append(count_preparation)
         time.sleep(self.seconds)
         return TrialOutcome(ok=True, score=0.5, fold_scores=[0.5] * 5, fit_time=self.fit_time)
 
@@ -248,6 +249,7 @@ def test_the_search_keeps_time_for_the_final_refit():
     assert result.reserve() == REFIT_SAFETY * 2.0 + REFIT_OVERHEAD
     assert executor.timeouts[0] > 29.0  # nothing to refit yet
     assert 26.0 < executor.timeouts[1] < 30.0 - result.reserve() + 0.01
+    assert all(executor.counted)  # a limit set by the budget counts the worker's imports
     plain = _TimedExecutor(seconds=0.0, fit_time=8.0)
     _search(plain, 30.0, reserve_refit=False)  # a worker: no refit to keep time for
     assert plain.timeouts[1] > 29.0
