@@ -222,13 +222,9 @@ TINY = dict(width=8, hidden=16, layers=1, n_out=10, k_shot=2, n_query=2,
 NAMES = ["iris", "wine", "breast_cancer", "digits"]
 
 
-def test_meta_training_resumes_where_it_stopped_and_saves_a_loadable_artifact(
-        tmp_path, monkeypatch):
-    from automl_meta.meta_learning import train
-
-    recipe = train.Recipe(algorithm="maml", **TINY)
-    straight = train.meta_train(recipe, tmp_path / "a.pt", device="cpu",
-                                checkpoint_every=3, names=NAMES, progress=False)
+def _interrupted_then_resumed(train, recipe, out, monkeypatch):
+    """Meta-train ``recipe`` to ``out``, interrupted (Ctrl-C) at the fifth outer step with
+    checkpoints every 3, then run again to resume; returns the artifact path."""
     real_step, calls = train.meta_step, []
 
     def dies_on_the_fifth(*args, **kwargs):
@@ -239,12 +235,22 @@ def test_meta_training_resumes_where_it_stopped_and_saves_a_loadable_artifact(
 
     monkeypatch.setattr(train, "meta_step", dies_on_the_fifth)
     with pytest.raises(KeyboardInterrupt):
-        train.meta_train(recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3,
-                         names=NAMES, progress=False)
-    assert (tmp_path / "b.pt.ckpt").exists() and not (tmp_path / "b.pt").exists()
+        train.meta_train(recipe, out, device="cpu", checkpoint_every=3, names=NAMES,
+                         progress=False)
+    assert out.with_name(out.name + ".ckpt").exists() and not out.exists()
     monkeypatch.setattr(train, "meta_step", real_step)
-    resumed = train.meta_train(recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3,
-                               names=NAMES, progress=False)
+    return train.meta_train(recipe, out, device="cpu", checkpoint_every=3, names=NAMES,
+                            progress=False)
+
+
+def test_meta_training_resumes_where_it_stopped_and_saves_a_loadable_artifact(
+        tmp_path, monkeypatch):
+    from automl_meta.meta_learning import train
+
+    recipe = train.Recipe(algorithm="maml", **TINY)
+    straight = train.meta_train(recipe, tmp_path / "a.pt", device="cpu",
+                                checkpoint_every=3, names=NAMES, progress=False)
+    resumed = _interrupted_then_resumed(train, recipe, tmp_path / "b.pt", monkeypatch)
     a, meta_a = train.load_initialisation(straight)
     b, meta_b = train.load_initialisation(resumed)
     for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
@@ -270,22 +276,8 @@ def test_meta_sgd_learns_an_inner_rate_per_weight_and_resumes_them(tmp_path, mon
     for k, v in net.state_dict().items():
         assert rates[k].shape == v.shape
         assert not torch.allclose(rates[k], torch.full_like(v, recipe.inner_lr))
-    real_step, calls = train.meta_step, []
-
-    def dies_on_the_fifth(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(train, "meta_step", dies_on_the_fifth)
-    with pytest.raises(KeyboardInterrupt):
-        train.meta_train(recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3,
-                         names=NAMES, progress=False)
-    monkeypatch.setattr(train, "meta_step", real_step)
-    _, resumed = train.load_initialisation(train.meta_train(
-        recipe, tmp_path / "b.pt", device="cpu", checkpoint_every=3, names=NAMES,
-        progress=False))
+    _, resumed = train.load_initialisation(
+        _interrupted_then_resumed(train, recipe, tmp_path / "b.pt", monkeypatch))
     for k in rates:
         torch.testing.assert_close(rates[k], resumed["inner_lrs"][k], msg=k)
     plain = train.meta_train(train.Recipe(**{**TINY, "steps": 1}), tmp_path / "p.pt",
