@@ -172,9 +172,11 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
     rate times ``lr / rates["base"]``: at ``lr`` = the recipe's inner rate, exactly the
     rates meta-training learned.
 
-    A fine-tune that diverges (a non-finite training loss or weights: a learning rate
-    too high for the data) stops there and keeps the weights of its lowest training loss
-    instead of predicting NaN; one that does not keeps its last weights, as plain SGD.
+    A fine-tune that diverges (a learning rate too high for the data: a non-finite
+    training loss or weights, or a training loss after the last step above the one
+    before the first, as a finite blow-up to 1e21 leaves it) keeps the weights of its
+    lowest training loss instead; one that does not keeps its last weights, as plain
+    SGD. Checking the last step costs one more forward pass.
     """
     head = list(net.children())[-1]
     named = list(net.named_parameters())
@@ -193,17 +195,22 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
     n = x.shape[0]
     start = [p.detach().clone() for p in params]
 
-    def descend(n_steps: int) -> list[float]:
+    def descend(n_steps: int, last_loss: bool) -> list[float]:
         """Up to ``n_steps`` steps from the current weights, stopping at a non-finite
-        loss; the training loss before each step."""
+        loss; the training loss before each step (and after the last one when
+        ``last_loss``: then ``losses[i]`` is the loss after ``i`` steps)."""
         gen = torch.Generator(device="cpu").manual_seed(seed)
         losses: list[float] = []
-        for _ in range(n_steps):
+        for step in range(n_steps + int(last_loss)):
             if n > MAX_BATCH:
                 idx = torch.randperm(n, generator=gen)[:MAX_BATCH].to(x.device)
                 xb, tb, wb = x[idx], target[idx], w[idx]
             else:
                 xb, tb, wb = x, target, w
+            if step == n_steps:
+                with torch.no_grad():
+                    losses.append(float((loss_fn(net(xb), tb) * wb).sum() / wb.sum()))
+                break
             loss = (loss_fn(net(xb), tb) * wb).sum() / wb.sum()
             losses.append(float(loss.detach()))
             if not math.isfinite(losses[-1]):
@@ -213,15 +220,16 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
             opt.step()
         return losses
 
-    losses = descend(int(steps))
-    if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all())
-                                                     for p in params)):
+    losses = descend(int(steps), last_loss=True)
+    finite = [v if math.isfinite(v) else np.inf for v in losses]
+    if len(losses) > 1 and not (all(map(math.isfinite, losses)) and losses[-1] <= losses[0]
+                                and all(bool(torch.isfinite(p).all()) for p in params)):
         # Diverged: take the steps again (plain SGD is deterministic: no state, a seeded
         # batch order) and stop at the one of the lowest loss. Only diverging fits pay.
         with torch.no_grad():
             for p, s0 in zip(params, start, strict=True):
                 p.copy_(s0)
-        descend(int(np.argmin([v if math.isfinite(v) else np.inf for v in losses])))
+        descend(int(np.argmin(finite)), last_loss=False)
     for p in net.parameters():
         p.requires_grad_(False)
 
