@@ -359,6 +359,43 @@ def test_bo_sampler_continues_after_the_warm_start(model):
     assert all(t.state.name == "COMPLETE" for t in fitted.study_.trials)
 
 
+def test_the_meta_learned_learners_follow_a_warm_start_that_did_not_propose_them(
+        monkeypatch):
+    """``mlp_meta`` and ``protonet`` are known to the knowledge base (poor there, so not
+    proposed); every search still tries their defaults once, right after the proposals."""
+    pytest.importorskip("torch")
+    from automl_meta import AutoMLClassifier, automl
+    from automl_meta.search_space import default_configs
+
+    neural = ["mlp_meta", "protonet"]
+    storage = InMemoryStorage()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        add_dataset(storage, f"d{i}", f"d{i}", 2.0 if i % 2 else -2.0, rng, extra_configs=2)
+    for summary in optuna.get_all_study_summaries(storage):
+        study = optuna.load_study(study_name=summary.study_name, storage=storage)
+        for config in default_configs(neural, "classification"):
+            dists = {"learner": optuna.distributions.CategoricalDistribution(
+                LEARNERS + neural)}
+            dists.update({f"{config['learner']}.{k}": d for k, d in
+                          learner_space(config["learner"], "classification").items()})
+            study.add_trial(optuna.trial.create_trial(
+                params=config, distributions=dists, value=0.1,
+                user_attrs={"fit_time": 0.01}))
+    model = build_proposal_model(KnowledgeBase(storage), learners=LEARNERS + neural)
+    assert set(neural) <= set(model.tasks["classification"].learners)
+    monkeypatch.setattr(automl, "WARM_START_TRIALS", 2)
+    X, y = _small_classification()
+    fitted = AutoMLClassifier(n_trials=4, storage="memory", warm_start=model, verbose=0,
+                              isolation="none", learners=LEARNERS + neural).fit(X, y)
+    trials = fitted.study_.trials
+    assert {t.params["learner"] for t in trials[:2]} <= set(LEARNERS)  # not proposed
+    assert all(t.user_attrs["origin"].startswith("warm-start:") for t in trials[:2])
+    assert [t.params for t in trials[2:]] == default_configs(neural, "classification")
+    assert [t.user_attrs["origin"] for t in trials[2:]] == ["default", "default"]
+    assert all(t.state.name == "COMPLETE" for t in trials)
+
+
 def test_suggest_configs_with_the_shipped_knowledge_base(monkeypatch):
     from sklearn.datasets import load_wine
 
