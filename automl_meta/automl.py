@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 import warnings
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -35,7 +33,6 @@ from .data.validation import check_target, encode_target, warn_conflicting_dupli
 from .exceptions import (
     AutoMLError,
     ColumnMismatchError,
-    DataError,
     SearchFailedError,
     TargetError,
 )
@@ -54,6 +51,15 @@ from .search.scale_out import (
     budget_attrs,
     split_trials,
     study_budget_left,
+)
+from .search.study import (
+    best_trial,
+    default_study_name,
+    failure_summary,
+    interrupted_trials,
+    leaderboard,
+    make_sampler,
+    open_study,
 )
 from .search_space import LEARNER_PARAM, default_configs, search_space_description
 from .warm_start import ProposalModel
@@ -199,8 +205,8 @@ class _AutoMLBase(BaseEstimator):
             storage, fingerprint)
         task_model = warm.tasks.get(self._task) if warm is not None else None
         self.nearest_datasets_ = self._nearest_datasets(meta, fingerprint, task_model)
-        name = self.study_name or _default_study_name(dataset_name, fingerprint)
-        study = _open_study(storage, name, metric.direction, self._sampler(
+        name = self.study_name or default_study_name(dataset_name, fingerprint)
+        study = open_study(storage, name, metric.direction, self._sampler(
             learners, meta, task_model, deadline, len(folds)), {
             "meta_features": meta,
             "dataset": dataset_name or ("dataframe" if was_frame else "arrays"),
@@ -251,7 +257,7 @@ class _AutoMLBase(BaseEstimator):
             initial = default_configs(learners, self._task)
             initial_attrs = [{"origin": "default"}] * len(initial)
         if not fresh:  # resuming: trials cut off by an interrupt run again first
-            initial, initial_attrs = _interrupted(study)
+            initial, initial_attrs = interrupted_trials(study)
         self._share(study, storage, data, n_trials, deadline)
         quotas = split_trials(n_trials, n_jobs)
         if n_jobs > 1:  # every worker takes from the same queue of first trials
@@ -277,10 +283,10 @@ class _AutoMLBase(BaseEstimator):
                 helpers.wait(None if left is None else max(left, 0) + 60)
                 helpers = None
             progress.close()
-            best = _best_trial(study)
+            best = best_trial(study)
             if best is None:
                 if result.failures and not result.out_of_time and not result.interrupted:
-                    raise SearchFailedError(_failure_summary(study))
+                    raise SearchFailedError(failure_summary(study))
                 warnings.warn("No trial finished within the time budget; returning a baseline "
                               "model. Give a larger time_budget.", DataWarning, stacklevel=2)
                 config = {LEARNER_PARAM: "baseline"}
@@ -704,43 +710,6 @@ def _check_columns(given: list[Any], expected: list[Any]) -> None:
         "X[model.feature_names_in_] or X[expected_columns].")
 
 
-def _open_study(storage: Any, name: str, direction: str,
-                sampler: optuna.samplers.BaseSampler, attrs: dict[str, Any]) -> optuna.Study:
-    """Create the study, or continue an existing one of that name if it is compatible."""
-    # Optuna logs every finished trial at INFO; the progress bar reports them instead.
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(storage=storage, study_name=name, direction=direction,
-                                load_if_exists=True, sampler=sampler)
-    old = study.user_attrs
-    if old.get("fingerprint", attrs["fingerprint"]) != attrs["fingerprint"]:
-        raise DataError(
-            f"Study {name!r} holds another dataset ({old.get('dataset')!r}, fingerprint "
-            f"{str(old.get('fingerprint'))[:8]}); use another study_name for this data.")
-    if study.direction.name.lower() != direction or old.get("metric", attrs["metric"]) != \
-            attrs["metric"]:
-        raise DataError(
-            f"Study {name!r} optimises {old.get('metric')!r}, not {attrs['metric']!r}; use "
-            "another study_name or the same metric.")
-    if old.get("learners", attrs["learners"]) != attrs["learners"]:
-        raise DataError(
-            f"Study {name!r} searched learners {old.get('learners')}, not "
-            f"{attrs['learners']}; a continued study keeps its search space.")
-    if "uid" not in old:
-        study.set_user_attr("uid", uuid.uuid4().hex)
-    for key, value in attrs.items():
-        if old.get(key) != value:
-            study.set_user_attr(key, value)
-    return study
-
-
-def make_sampler(random_state: int) -> optuna.samplers.BaseSampler:
-    """The default sampler: seeded multivariate TPE, grouped for the conditional space."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True,
-                                          constant_liar=True)
-
-
 def _warm_start_description(model: ProposalModel | None, task_model: TaskModel | None
                             ) -> dict[str, Any]:
     if model is None or task_model is None:
@@ -748,68 +717,3 @@ def _warm_start_description(model: ProposalModel | None, task_model: TaskModel |
     return {"enabled": True, "knowledge_digest": model.knowledge_digest,
             "built_at": model.built_at, "n_datasets": len(task_model.datasets),
             "knowledge": model.knowledge_urls}
-
-
-def _interrupted(study: optuna.Study) -> tuple[list[dict], list[dict]]:
-    """Configurations of trials stopped by Ctrl-C/SIGTERM that no later trial retried, with
-    their user attributes, to run again when the study is continued."""
-    trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs.get("resumes") for t in trials}
-    configs, attrs = [], []
-    for t in trials:
-        if t.state == optuna.trial.TrialState.FAIL and t.number not in retried and \
-                t.user_attrs.get("failure_reason") == "interrupted" and t.params:
-            configs.append(dict(t.params))
-            attrs.append({"origin": t.user_attrs.get("origin", "sampler"),
-                          "resumes": t.number, **{k: t.user_attrs[k] for k in (
-                              "warm_start_source", "predicted_score", "predicted_seconds")
-                              if k in t.user_attrs}})
-    return configs, attrs
-
-
-def _default_study_name(dataset_name: str | None, fingerprint: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-    return f"{dataset_name or 'data'}-{fingerprint[:8]}-{stamp}"
-
-
-def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    try:
-        return study.best_trial
-    except ValueError:
-        return None
-
-
-def _failure_summary(study: optuna.Study) -> str:
-    causes: dict[str, list[str]] = {}
-    for t in study.get_trials(deepcopy=False):
-        if t.state == optuna.trial.TrialState.FAIL:
-            key = f"{t.user_attrs.get('learner')}: {t.user_attrs.get('failure_reason')}"
-            causes.setdefault(key, []).append(str(t.user_attrs.get("failure_message", "")))
-    lines = [f"  - {k} ({len(v)} trial(s)): {v[0][:300]}" for k, v in causes.items()]
-    return "Every trial failed. Causes:\n" + "\n".join(lines)
-
-
-def leaderboard(study: optuna.Study) -> pd.DataFrame:
-    """The trials of ``study`` as a DataFrame, best first, failed trials last."""
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        learner = t.params.get(LEARNER_PARAM, t.user_attrs.get("learner"))
-        prefix = f"{learner}."
-        rows.append({
-            "trial": t.number,
-            "learner": learner,
-            "score": t.value if t.value is not None else np.nan,
-            "fit_time": t.user_attrs.get("fit_time", np.nan),
-            "state": t.state.name,
-            "origin": t.user_attrs.get("origin"),
-            "params": {k[len(prefix):]: v for k, v in t.params.items() if k.startswith(prefix)},
-            "failure_reason": t.user_attrs.get("failure_reason"),
-        })
-    columns = ["trial", "learner", "score", "fit_time", "state", "origin", "params",
-               "failure_reason"]
-    frame = pd.DataFrame(rows, columns=columns)
-    ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
-    frame["_ok"] = frame["state"] == "COMPLETE"
-    frame = frame.sort_values(["_ok", "score"], ascending=[False, ascending], kind="stable")
-    return frame.drop(columns="_ok").reset_index(drop=True)
-

@@ -93,7 +93,7 @@ def _tpe_next(configs: list[dict[str, Any]], values: list[float], learners: Sequ
               task: str, seed: int) -> dict[str, Any]:
     import optuna
 
-    from ..automl import make_sampler
+    from ..search.study import make_sampler
     from ..search_space import sample_config
     from ..search_space.space import learner_space
 

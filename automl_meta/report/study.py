@@ -327,7 +327,7 @@ class StudyReport:
         return Section(figure=fig)
 
     def leaderboard(self) -> Section:
-        from ..automl import leaderboard
+        from ..search.study import leaderboard
 
         board = leaderboard(self.study)  # the order model.leaderboard() shows
         top = board[board["state"] == "COMPLETE"].head(10)

@@ -1,0 +1,124 @@
+"""The Optuna study a search runs in: open it or continue it, the sampler a cold search
+starts with, what an interrupted run left to do, and its trials as a leaderboard."""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from ..exceptions import DataError
+from ..search_space import LEARNER_PARAM
+
+__all__ = ["best_trial", "default_study_name", "failure_summary", "interrupted_trials",
+           "leaderboard", "make_sampler", "open_study"]
+
+
+def open_study(storage: Any, name: str, direction: str,
+               sampler: optuna.samplers.BaseSampler, attrs: dict[str, Any]) -> optuna.Study:
+    """Create the study, or continue an existing one of that name if it is compatible."""
+    # Optuna logs every finished trial at INFO; the progress bar reports them instead.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=storage, study_name=name, direction=direction,
+                                load_if_exists=True, sampler=sampler)
+    old = study.user_attrs
+    if old.get("fingerprint", attrs["fingerprint"]) != attrs["fingerprint"]:
+        raise DataError(
+            f"Study {name!r} holds another dataset ({old.get('dataset')!r}, fingerprint "
+            f"{str(old.get('fingerprint'))[:8]}); use another study_name for this data.")
+    if study.direction.name.lower() != direction or old.get("metric", attrs["metric"]) != \
+            attrs["metric"]:
+        raise DataError(
+            f"Study {name!r} optimises {old.get('metric')!r}, not {attrs['metric']!r}; use "
+            "another study_name or the same metric.")
+    if old.get("learners", attrs["learners"]) != attrs["learners"]:
+        raise DataError(
+            f"Study {name!r} searched learners {old.get('learners')}, not "
+            f"{attrs['learners']}; a continued study keeps its search space.")
+    if "uid" not in old:
+        study.set_user_attr("uid", uuid.uuid4().hex)
+    for key, value in attrs.items():
+        if old.get(key) != value:
+            study.set_user_attr(key, value)
+    return study
+
+
+def make_sampler(random_state: int) -> optuna.samplers.BaseSampler:
+    """The default sampler: seeded multivariate TPE, grouped for the conditional space."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True,
+                                          constant_liar=True)
+
+
+def interrupted_trials(study: optuna.Study) -> tuple[list[dict], list[dict]]:
+    """Configurations of trials stopped by Ctrl-C/SIGTERM that no later trial retried, with
+    their user attributes, to run again when the study is continued."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("resumes") for t in trials}
+    configs, attrs = [], []
+    for t in trials:
+        if t.state == optuna.trial.TrialState.FAIL and t.number not in retried and \
+                t.user_attrs.get("failure_reason") == "interrupted" and t.params:
+            configs.append(dict(t.params))
+            attrs.append({"origin": t.user_attrs.get("origin", "sampler"),
+                          "resumes": t.number, **{k: t.user_attrs[k] for k in (
+                              "warm_start_source", "predicted_score", "predicted_seconds")
+                              if k in t.user_attrs}})
+    return configs, attrs
+
+
+def default_study_name(dataset_name: str | None, fingerprint: str) -> str:
+    """A new study's name: the dataset's, its fingerprint's start and the time (UTC)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    return f"{dataset_name or 'data'}-{fingerprint[:8]}-{stamp}"
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The study's best trial, or None before any trial completed."""
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def failure_summary(study: optuna.Study) -> str:
+    """The error when every trial failed: each learner's failure reasons, counted, with
+    the first message of each."""
+    causes: dict[str, list[str]] = {}
+    for t in study.get_trials(deepcopy=False):
+        if t.state == optuna.trial.TrialState.FAIL:
+            key = f"{t.user_attrs.get('learner')}: {t.user_attrs.get('failure_reason')}"
+            causes.setdefault(key, []).append(str(t.user_attrs.get("failure_message", "")))
+    lines = [f"  - {k} ({len(v)} trial(s)): {v[0][:300]}" for k, v in causes.items()]
+    return "Every trial failed. Causes:\n" + "\n".join(lines)
+
+
+def leaderboard(study: optuna.Study) -> pd.DataFrame:
+    """The trials of ``study`` as a DataFrame, best first, failed trials last."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        learner = t.params.get(LEARNER_PARAM, t.user_attrs.get("learner"))
+        prefix = f"{learner}."
+        rows.append({
+            "trial": t.number,
+            "learner": learner,
+            "score": t.value if t.value is not None else np.nan,
+            "fit_time": t.user_attrs.get("fit_time", np.nan),
+            "state": t.state.name,
+            "origin": t.user_attrs.get("origin"),
+            "params": {k[len(prefix):]: v for k, v in t.params.items() if k.startswith(prefix)},
+            "failure_reason": t.user_attrs.get("failure_reason"),
+        })
+    columns = ["trial", "learner", "score", "fit_time", "state", "origin", "params",
+               "failure_reason"]
+    frame = pd.DataFrame(rows, columns=columns)
+    ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
+    frame["_ok"] = frame["state"] == "COMPLETE"
+    frame = frame.sort_values(["_ok", "score"], ascending=[False, ascending], kind="stable")
+    return frame.drop(columns="_ok").reset_index(drop=True)
