@@ -61,15 +61,10 @@ from .search.study import (
     make_sampler,
     open_study,
 )
-from .search_space import LEARNER_PARAM, default_configs, search_space_description
+from .search_space import LEARNER_PARAM, search_space_description
 from .warm_start import ProposalModel
 from .warm_start.model import TaskModel
-from .warm_start.suggest import (
-    WARM_START_TRIALS,
-    follow_up_defaults,
-    proposal_model_for,
-    with_own_history,
-)
+from .warm_start.suggest import first_trials, proposal_model_for, with_own_history
 
 logger = logging.getLogger(__name__)
 
@@ -234,29 +229,12 @@ class _AutoMLBase(BaseEstimator):
                               device=_check_device(self.device))
         # A fresh study starts from the warm start's proposals (or, cold, each family's
         # defaults); a continued one keeps its history.
-        fresh = not study.get_trials(deepcopy=False)
-        initial, initial_attrs = [], []
-        if fresh and task_model is not None and warm is not None:
+        if not study.get_trials(deepcopy=False):
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            for p in warm.suggest(meta, self._task, k=WARM_START_TRIALS, learners=learners,
-                                  seed=self.random_state, fingerprint=fingerprint,
-                                  time_budget=left, cv_folds=len(folds)):
-                initial.append(p.config)
-                attrs = {"origin": f"warm-start:{p.source}", "warm_start_source": p.origin,
-                         "predicted_score": p.predicted}
-                if np.isfinite(p.seconds):
-                    attrs["predicted_seconds"] = p.seconds
-                initial_attrs.append(attrs)
-        if fresh and initial and task_model is not None:
-            # Families the warm start cannot propose (none of their trials in the knowledge
-            # base) or did not, of those every search tries: their defaults follow.
-            extra = follow_up_defaults(initial, learners, task_model.learners, self._task)
-            initial += extra
-            initial_attrs += [{"origin": "default"}] * len(extra)
-        if fresh and not initial:
-            initial = default_configs(learners, self._task)
-            initial_attrs = [{"origin": "default"}] * len(initial)
-        if not fresh:  # resuming: trials cut off by an interrupt run again first
+            initial, initial_attrs = first_trials(
+                warm, meta, self._task, learners, seed=self.random_state,
+                fingerprint=fingerprint, time_budget=left, cv_folds=len(folds))
+        else:  # resuming: trials cut off by an interrupt run again first
             initial, initial_attrs = interrupted_trials(study)
         self._share(study, storage, data, n_trials, deadline)
         quotas = split_trials(n_trials, n_jobs)

@@ -364,8 +364,9 @@ def test_the_meta_learned_learners_follow_a_warm_start_that_did_not_propose_them
     """``mlp_meta`` and ``protonet`` are known to the knowledge base (poor there, so not
     proposed); every search still tries their defaults once, right after the proposals."""
     pytest.importorskip("torch")
-    from automl_meta import AutoMLClassifier, automl
+    from automl_meta import AutoMLClassifier
     from automl_meta.search_space import default_configs
+    from automl_meta.warm_start import suggest
 
     neural = ["mlp_meta", "protonet"]
     storage = InMemoryStorage()
@@ -384,7 +385,7 @@ def test_the_meta_learned_learners_follow_a_warm_start_that_did_not_propose_them
                 user_attrs={"fit_time": 0.01}))
     model = build_proposal_model(KnowledgeBase(storage), learners=LEARNERS + neural)
     assert set(neural) <= set(model.tasks["classification"].learners)
-    monkeypatch.setattr(automl, "WARM_START_TRIALS", 2)
+    monkeypatch.setattr(suggest, "WARM_START_TRIALS", 2)
     X, y = _small_classification()
     fitted = AutoMLClassifier(n_trials=4, storage="memory", warm_start=model, verbose=0,
                               isolation="none", learners=LEARNERS + neural).fit(X, y)

@@ -8,16 +8,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .._types import Task
 from ..exceptions import StorageError
 from .artifact import artifact_path, load_or_build
 from .model import Proposal, ProposalModel
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ALWAYS_TRIED", "WARM_START_TRIALS", "follow_up_defaults", "proposal_model_for",
-           "suggest_configs", "with_own_history"]
+__all__ = ["ALWAYS_TRIED", "WARM_START_TRIALS", "first_trials", "follow_up_defaults",
+           "proposal_model_for", "suggest_configs", "with_own_history"]
 
 # How many proposals a fresh search starts with.
 WARM_START_TRIALS = 10
@@ -45,6 +47,40 @@ def follow_up_defaults(proposed: list[dict[str, Any]], learners: list[str], know
     wanted = [lr for lr in learners
               if lr not in known or (lr in ALWAYS_TRIED and lr not in tried)]
     return default_configs(wanted, task)  # type: ignore[arg-type]
+
+
+def first_trials(model: ProposalModel | None, meta_features: dict[str, float], task: Task,
+                 learners: list[str], *, seed: int = 0, fingerprint: str | None = None,
+                 time_budget: float | None = None, cv_folds: int = 5
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What a fresh search runs first, with each trial's user attributes: the ``model``'s
+    :data:`WARM_START_TRIALS` proposals (``origin = "warm-start:<source>"``, where they
+    came from, the predicted score and fit time), then :func:`follow_up_defaults`; with no
+    model, or no proposal, each family's default configuration (``origin = "default"``).
+    """
+    from ..search_space import default_configs
+
+    configs: list[dict[str, Any]] = []
+    attrs: list[dict[str, Any]] = []
+    task_model = model.tasks.get(task) if model is not None else None
+    if model is not None and task_model is not None:
+        for p in model.suggest(meta_features, task, k=WARM_START_TRIALS, learners=learners,
+                               seed=seed, fingerprint=fingerprint, time_budget=time_budget,
+                               cv_folds=cv_folds):
+            configs.append(p.config)
+            attr: dict[str, Any] = {"origin": f"warm-start:{p.source}",
+                                    "warm_start_source": p.origin,
+                                    "predicted_score": p.predicted}
+            if np.isfinite(p.seconds):
+                attr["predicted_seconds"] = p.seconds
+            attrs.append(attr)
+    if configs and task_model is not None:
+        # Families the warm start cannot propose (none of their trials in the knowledge
+        # base) or did not, of those every search tries: their defaults follow.
+        extra = follow_up_defaults(configs, learners, task_model.learners, task)
+    else:
+        extra = default_configs(learners, task)
+    return configs + extra, attrs + [{"origin": "default"} for _ in extra]
 
 
 def proposal_model_for(knowledge: Any = None) -> ProposalModel:
