@@ -359,6 +359,22 @@ def test_bo_sampler_continues_after_the_warm_start(model):
     assert all(t.state.name == "COMPLETE" for t in fitted.study_.trials)
 
 
+def test_first_trials_are_the_proposals_or_else_each_familys_defaults(model):
+    from automl_meta.search_space import default_configs
+    from automl_meta.warm_start.suggest import first_trials
+
+    configs, attrs = first_trials(model, query(2.5), "classification", LEARNERS, seed=3)
+    proposals = model.suggest(query(2.5), "classification", k=10, learners=LEARNERS, seed=3)
+    assert configs == [p.config for p in proposals]  # every family known: no follow-ups
+    assert [a["origin"] for a in attrs] == [f"warm-start:{p.source}" for p in proposals]
+    assert [a["predicted_score"] for a in attrs] == [p.predicted for p in proposals]
+    for no_model, task, learners in ((None, "classification", LEARNERS),
+                                     (model, "regression", ["linear", "knn"])):
+        configs, attrs = first_trials(no_model, query(2.5), task, learners)
+        assert configs == default_configs(learners, task)  # cold, or nothing known of the task
+        assert attrs == [{"origin": "default"}] * len(configs)
+
+
 def test_the_meta_learned_learners_follow_a_warm_start_that_did_not_propose_them(
         monkeypatch):
     """``mlp_meta`` and ``protonet`` are known to the knowledge base (poor there, so not
