@@ -221,7 +221,6 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
         return losses
 
     losses = descend(int(steps), last_loss=True)
-    finite = [v if math.isfinite(v) else np.inf for v in losses]
     if len(losses) > 1 and not (all(map(math.isfinite, losses)) and losses[-1] <= losses[0]
                                 and all(bool(torch.isfinite(p).all()) for p in params)):
         # Diverged: take the steps again (plain SGD is deterministic: no state, a seeded
@@ -229,7 +228,8 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
         with torch.no_grad():
             for p, s0 in zip(params, start, strict=True):
                 p.copy_(s0)
-        descend(int(np.argmin(finite)), last_loss=False)
+        descend(int(np.argmin([v if math.isfinite(v) else np.inf for v in losses])),
+                last_loss=False)
     for p in net.parameters():
         p.requires_grad_(False)
 
