@@ -29,42 +29,48 @@ from .data import (
     load_dataset,
     make_folds,
 )
-from .data.validation import check_target, encode_target, warn_conflicting_duplicates
+from .data.validation import (
+    check_columns,
+    check_target,
+    encode_target,
+    warn_conflicting_duplicates,
+)
 from .exceptions import (
     AutoMLError,
     ColumnMismatchError,
     SearchFailedError,
     TargetError,
 )
-from .knowledge import KnowledgeBase, get_storage, storage_url
-from .knowledge.neighbours import nearest_datasets
+from .knowledge import get_storage, storage_url
 from .learners import available_learners
 from .meta_features import extract as extract_meta_features
 from .metrics import get_metric
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
-from .search.bayes import BayesSampler
-from .search.payload import save_payload
 from .search.progress import SearchProgress
 from .search.scale_out import (
-    COUNTED,
     LocalWorkers,
-    budget_attrs,
+    share_run,
     split_trials,
     study_budget_left,
+    worker_count,
 )
 from .search.study import (
     best_trial,
+    choose_sampler,
     default_study_name,
     failure_summary,
     interrupted_trials,
     leaderboard,
-    make_sampler,
     open_study,
 )
 from .search_space import LEARNER_PARAM, search_space_description
-from .warm_start import ProposalModel
-from .warm_start.model import TaskModel
-from .warm_start.suggest import first_trials, proposal_model_for, with_own_history
+from .warm_start.suggest import (
+    first_trials,
+    fit_proposal_model,
+    nearest_past_datasets,
+    surrogate_functions,
+    warm_start_description,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,13 +202,18 @@ class _AutoMLBase(BaseEstimator):
                                      random_state=self.random_state)
         trivial = learners == ["baseline"]
         storage = get_storage(self.storage, wal=True)
-        warm = None if trivial or self.warm_start is False else self._proposal_model(
-            storage, fingerprint)
+        warm = None if trivial or self.warm_start is False else fit_proposal_model(
+            self.warm_start, self.knowledge, storage, fingerprint)
         task_model = warm.tasks.get(self._task) if warm is not None else None
-        self.nearest_datasets_ = self._nearest_datasets(meta, fingerprint, task_model)
+        self.nearest_datasets_ = nearest_past_datasets(meta, fingerprint, self._task,
+                                                       task_model, self.knowledge)
+        prior, cost = (None, None) if task_model is None else surrogate_functions(
+            task_model, meta, len(folds))
+        sampler = choose_sampler(self.sampler, learners, self._task, self.random_state,
+                                 warm=task_model is not None, prior=prior, cost=cost,
+                                 deadline=deadline)
         name = self.study_name or default_study_name(dataset_name, fingerprint)
-        study = open_study(storage, name, metric.direction, self._sampler(
-            learners, meta, task_model, deadline, len(folds)), {
+        study = open_study(storage, name, metric.direction, sampler, {
             "meta_features": meta,
             "dataset": dataset_name or ("dataframe" if was_frame else "arrays"),
             "fingerprint": fingerprint,
@@ -217,11 +228,11 @@ class _AutoMLBase(BaseEstimator):
             "automl_meta_version": __version__,
             "random_state": int(self.random_state),
             "nearest_datasets": self.nearest_datasets_,
-            "warm_start": _warm_start_description(warm, task_model),
+            "warm_start": warm_start_description(warm, task_model),
         })
 
         n_trials = 1 if trivial else self.n_trials
-        n_jobs = self._n_jobs(storage, trivial, n_trials)
+        n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
         # Parallel workers share the cores: each trial gets its share of the threads.
         data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
                               metric=metric.name, n_classes=n_classes, sample_weight=weights,
@@ -236,7 +247,8 @@ class _AutoMLBase(BaseEstimator):
                 fingerprint=fingerprint, time_budget=left, cv_folds=len(folds))
         else:  # resuming: trials cut off by an interrupt run again first
             initial, initial_attrs = interrupted_trials(study)
-        self._share(study, storage, data, n_trials, deadline)
+        share_run(study, storage, data, n_trials, deadline, trial_timeout=self.trial_timeout,
+                  memory_limit=self.memory_limit)
         quotas = split_trials(n_trials, n_jobs)
         if n_jobs > 1:  # every worker takes from the same queue of first trials
             for config, attrs in zip(initial, initial_attrs, strict=True):
@@ -303,36 +315,6 @@ class _AutoMLBase(BaseEstimator):
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
         raise NotImplementedError
 
-    def _n_jobs(self, storage: Any, trivial: bool, n_trials: int | None) -> int:
-        """The number of worker processes to use (validated; never more than trials)."""
-        n_jobs = self.n_jobs
-        if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or \
-                n_jobs < 1:
-            raise ValueError(f"n_jobs must be a positive integer, not {n_jobs!r}.")
-        if n_jobs > 1 and not isinstance(storage, optuna.storages.RDBStorage):
-            raise ValueError(
-                f"n_jobs={n_jobs} needs a database storage the worker processes can share "
-                "(the default SQLite file, another sqlite:/// path or PostgreSQL), not "
-                f"{type(storage).__name__}.")
-        if trivial:
-            return 1
-        return int(min(n_jobs, n_trials)) if n_trials else int(n_jobs)
-
-    def _share(self, study: optuna.Study, storage: Any, data: EvaluationData,
-               n_trials: int | None, deadline: float | None) -> None:
-        """Record the budget and run settings in the study, and the data beside it in the
-        database, so that workers elsewhere need only the storage URL and the study name."""
-        counted = len(study.get_trials(deepcopy=False, states=COUNTED))
-        seconds = None if deadline is None else deadline - time.monotonic()
-        study.set_user_attr("budget", budget_attrs(
-            None if n_trials is None else counted + n_trials, seconds))
-        payload = None
-        if isinstance(storage, optuna.storages.RDBStorage):
-            payload = study.user_attrs["uid"]
-            save_payload(storage, payload, data)
-        study.set_user_attr("run", {"trial_timeout": self.trial_timeout,
-                                    "memory_limit": self.memory_limit, "payload": payload})
-
     def _write_report(self, study: optuna.Study) -> str | None:
         """Write the HTML report to ``self.report``. A report that cannot be written is a
         warning, not an error: the fitted model is not thrown away for it."""
@@ -347,73 +329,11 @@ class _AutoMLBase(BaseEstimator):
         logger.info("Report written to %s", path)
         return str(path)
 
-    def _proposal_model(self, storage: Any, fingerprint: str) -> ProposalModel:
-        """The warm start's proposal model: ``warm_start`` itself if it is one, else the
-        model of the ``knowledge`` storages; by default the shipped knowledge base's, with
-        the past fits in the study ``storage`` added to its nearest neighbours."""
-        if isinstance(self.warm_start, ProposalModel):
-            return self.warm_start
-        if self.warm_start is not True:
-            raise TypeError(f"warm_start must be True, False or a ProposalModel, not "
-                            f"{self.warm_start!r}.")
-        model = proposal_model_for(self.knowledge)
-        if self.knowledge is not None:
-            return model
-        return with_own_history(model, storage, fingerprint)
-
-    def _sampler(self, learners: list[str], meta: dict[str, float],
-                 task_model: TaskModel | None, deadline: float | None = None,
-                 cv_folds: int = 5) -> optuna.samplers.BaseSampler:
-        """``"tpe"``: seeded multivariate TPE (it sees the warm-start trials as history).
-        ``"bo"``: Bayesian optimisation with a BoTorch GP over the whole conditional space,
-        the warm start's surrogate as its prior mean when there is one, and under a time
-        budget (the monotonic ``deadline``) its cost model's predicted fit times
-        (expected improvement per second beyond a fair share of the time left).
-        ``"auto"``: BO after a warm start, TPE for a cold search."""
-        if self.sampler not in ("auto", "tpe", "bo"):
-            raise ValueError(f"sampler must be 'auto', 'tpe' or 'bo', not {self.sampler!r}.")
-        if self.sampler == "tpe" or (self.sampler == "auto" and task_model is None):
-            return make_sampler(self.random_state)
-        prior = cost = time_left = None
-        if task_model is not None:
-            query = task_model.scale_meta(meta)
-            n_rows = float(meta.get("n_rows", np.nan))
-
-            def prior(configs: Sequence[dict[str, Any]]) -> np.ndarray:
-                return task_model.predict(query, configs)
-
-            def cost(configs: Sequence[dict[str, Any]]) -> np.ndarray:
-                return task_model.predict_seconds(query, configs, n_rows, cv_folds)
-
-        if deadline is not None:
-            def time_left() -> float:
-                return deadline - time.monotonic()
-
-        return BayesSampler(learners, self._task, prior=prior, seed=self.random_state,
-                            cost=cost, time_left=time_left)
-
-    def _nearest_datasets(self, meta: dict[str, float], fingerprint: str,
-                          task_model: TaskModel | None) -> list[dict]:
-        """The past datasets closest in meta-feature space: those the warm start learned
-        from, or (cold) those of ``knowledge`` if given; this dataset is left out."""
-        if task_model is not None:
-            near = task_model.nearest(task_model.scale_meta(meta), 6)
-            return [{"dataset": task_model.datasets[i]["dataset"],
-                     "fingerprint": task_model.datasets[i]["fingerprint"],
-                     "family": task_model.datasets[i]["family"], "distance": round(d, 4)}
-                    for i, d in near if task_model.datasets[i]["fingerprint"] != fingerprint
-                    ][:5]
-        if self.knowledge is None or isinstance(self.knowledge, ProposalModel):
-            return []
-        kb = self.knowledge if isinstance(self.knowledge, KnowledgeBase) else \
-            KnowledgeBase(self.knowledge)
-        return nearest_datasets(kb.exclude([fingerprint]), meta, self._task, k=5)
-
     # -------------------------------------------------------------- predict
     def _clean_input(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "best_estimator_")
         if isinstance(X, pd.DataFrame) and self._input_columns is not None:
-            _check_columns(list(X.columns), self._input_columns)
+            check_columns(list(X.columns), self._input_columns)
         frame = check_X(X)
         if self._sklearn_names:
             try:
@@ -668,30 +588,3 @@ def _check_device(device: str) -> str:
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda' (or 'cuda:N'), not "
                          f"{device!r}.")
     return device
-
-
-def _check_columns(given: list[Any], expected: list[Any]) -> None:
-    if given == expected:
-        return
-    missing = [c for c in expected if c not in given]
-    extra = [c for c in given if c not in expected]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing {missing}")
-        if extra:
-            parts.append(f"unexpected {extra}")
-        raise ColumnMismatchError(f"The columns differ from those seen in fit: "
-                                  f"{'; '.join(parts)}.")
-    raise ColumnMismatchError(
-        f"The columns are in another order than in fit. Expected {expected}; reorder with "
-        "X[model.feature_names_in_] or X[expected_columns].")
-
-
-def _warm_start_description(model: ProposalModel | None, task_model: TaskModel | None
-                            ) -> dict[str, Any]:
-    if model is None or task_model is None:
-        return {"enabled": False}
-    return {"enabled": True, "knowledge_digest": model.knowledge_digest,
-            "built_at": model.built_at, "n_datasets": len(task_model.datasets),
-            "knowledge": model.knowledge_urls}

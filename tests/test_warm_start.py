@@ -332,15 +332,20 @@ def test_cold_fit_uses_the_defaults_and_bad_arguments_are_named(model):
     assert cold.study_.user_attrs["warm_start"] == {"enabled": False}
     with pytest.raises(TypeError, match="warm_start"):
         AutoMLClassifier(n_trials=1, storage="memory", warm_start="yes", verbose=0).fit(X, y)
-    warm = AutoMLClassifier(n_trials=1, storage="memory", warm_start=model, verbose=0,
-                            isolation="none", learners=LEARNERS)
-    assert type(warm._sampler(LEARNERS, {}, model.tasks["classification"])).__name__ == \
-        "BayesSampler"  # auto: BO after a warm start
-    assert type(warm._sampler(LEARNERS, {}, None)).__name__ == "TPESampler"  # auto, cold
     import time
 
-    timed = warm._sampler(LEARNERS, {"n_rows": 150.0}, model.tasks["classification"],
-                          deadline=time.monotonic() + 30.0, cv_folds=3)
+    from automl_meta.search.study import choose_sampler
+    from automl_meta.warm_start.suggest import surrogate_functions
+
+    task_model = model.tasks["classification"]
+    prior, cost = surrogate_functions(task_model, {}, 5)
+    assert type(choose_sampler("auto", LEARNERS, "classification", 0, warm=True, prior=prior,
+                               cost=cost)).__name__ == "BayesSampler"  # BO after a warm start
+    assert type(choose_sampler("auto", LEARNERS, "classification", 0, warm=False)
+                ).__name__ == "TPESampler"  # auto, cold
+    prior, cost = surrogate_functions(task_model, {"n_rows": 150.0}, 3)
+    timed = choose_sampler("auto", LEARNERS, "classification", 0, warm=True, prior=prior,
+                           cost=cost, deadline=time.monotonic() + 30.0)
     assert 29.0 < timed.time_left() <= 30.0  # BO under a budget: cost-aware
     assert timed.proposer.cost([FOREST])[0] > timed.proposer.cost([LINEAR])[0]
     with pytest.raises(ValueError, match="sampler"):

@@ -15,7 +15,13 @@ import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 
 from .._system import available_memory_bytes
-from ..exceptions import DataError, DataTypeError, InsufficientMemoryError, TargetError
+from ..exceptions import (
+    ColumnMismatchError,
+    DataError,
+    DataTypeError,
+    InsufficientMemoryError,
+    TargetError,
+)
 from .plan import DataWarning
 
 logger = logging.getLogger(__name__)
@@ -262,3 +268,24 @@ def warn_conflicting_duplicates(X: pd.DataFrame, y: pd.Series) -> None:
             DataWarning,
             stacklevel=3,
         )
+
+
+def check_columns(given: list[Any], expected: list[Any]) -> None:
+    """Raise :class:`ColumnMismatchError` naming the missing and unexpected columns, or
+    the expected order, unless ``given`` (a DataFrame's columns at predict) equals
+    ``expected`` (those seen in fit)."""
+    if given == expected:
+        return
+    missing = [c for c in expected if c not in given]
+    extra = [c for c in given if c not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if extra:
+            parts.append(f"unexpected {extra}")
+        raise ColumnMismatchError(f"The columns differ from those seen in fit: "
+                                  f"{'; '.join(parts)}.")
+    raise ColumnMismatchError(
+        f"The columns are in another order than in fit. Expected {expected}; reorder with "
+        "X[model.feature_names_in_] or X[expected_columns].")

@@ -3,9 +3,9 @@
 A study written by ``fit`` records everything a worker needs: the search space
 (``learners``, ``task``), the budget (``budget``: trial count and wall-clock deadline),
 the run settings (``run``: trial timeout, memory limit) and, in the database beside it,
-the data (:mod:`.payload`). So ``automl-meta worker --storage URL --study NAME`` on any
-machine that reaches the database helps the search; ``fit(n_jobs=k)`` starts k-1 such
-workers on this machine and is the k-th itself.
+the data (:mod:`.payload`); :func:`share_run` writes them. So ``automl-meta worker
+--storage URL --study NAME`` on any machine that reaches the database helps the search;
+``fit(n_jobs=k)`` starts k-1 such workers on this machine and is the k-th itself.
 
 Workers continue with seeded multivariate TPE (its constant liar accounts for the trials
 other workers are running), each seeded differently; every trial's own seed still derives
@@ -24,14 +24,16 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
 from .._system import child_env, cpu_count
 from .._version import __version__
 from ..exceptions import AutoMLError
+from .evaluation import EvaluationData
 from .executor import make_executor
-from .payload import load_payload
+from .payload import load_payload, save_payload
 from .progress import SearchProgress
 from .runner import SearchResult, run_search, with_retry
 
@@ -54,6 +56,40 @@ def study_budget_left(study: optuna.Study) -> bool:
     if n_trials is None:
         return True
     return len(study.get_trials(deepcopy=False, states=COUNTED)) < n_trials
+
+
+def worker_count(n_jobs: Any, storage: Any, trivial: bool, n_trials: int | None) -> int:
+    """The number of worker processes a fit uses: ``n_jobs`` validated (several need a
+    database storage they can share), one for a trivial search, never more than trials."""
+    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or \
+            n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer, not {n_jobs!r}.")
+    if n_jobs > 1 and not isinstance(storage, optuna.storages.RDBStorage):
+        raise ValueError(
+            f"n_jobs={n_jobs} needs a database storage the worker processes can share "
+            "(the default SQLite file, another sqlite:/// path or PostgreSQL), not "
+            f"{type(storage).__name__}.")
+    if trivial:
+        return 1
+    return int(min(n_jobs, n_trials)) if n_trials else int(n_jobs)
+
+
+def share_run(study: optuna.Study, storage: Any, data: EvaluationData,
+              n_trials: int | None, deadline: float | None, *,
+              trial_timeout: float | None, memory_limit: Any) -> None:
+    """Record the budget (``n_trials`` more than the study counts so far; the monotonic
+    ``deadline``) and the run settings in the study, and the data beside it in the
+    database, so that workers elsewhere need only the storage URL and the study name."""
+    counted = len(study.get_trials(deepcopy=False, states=COUNTED))
+    seconds = None if deadline is None else deadline - time.monotonic()
+    study.set_user_attr("budget", budget_attrs(
+        None if n_trials is None else counted + n_trials, seconds))
+    payload = None
+    if isinstance(storage, optuna.storages.RDBStorage):
+        payload = study.user_attrs["uid"]
+        save_payload(storage, payload, data)
+    study.set_user_attr("run", {"trial_timeout": trial_timeout,
+                                "memory_limit": memory_limit, "payload": payload})
 
 
 def worker_sampler(random_state: int, worker: int) -> optuna.samplers.BaseSampler:

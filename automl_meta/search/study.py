@@ -1,10 +1,12 @@
-"""The Optuna study a search runs in: open it or continue it, the sampler a cold search
-starts with, what an interrupted run left to do, and its trials as a leaderboard."""
+"""The Optuna study a search runs in: open it or continue it, the sampler that carries the
+search on, what an interrupted run left to do, and its trials as a leaderboard."""
 
 from __future__ import annotations
 
+import time
 import uuid
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,11 +14,17 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from .._types import Task
 from ..exceptions import DataError
 from ..search_space import LEARNER_PARAM
+from .bayes import BayesSampler
 
-__all__ = ["best_trial", "default_study_name", "failure_summary", "interrupted_trials",
-           "leaderboard", "make_sampler", "open_study"]
+__all__ = ["SAMPLERS", "best_trial", "choose_sampler", "default_study_name",
+           "failure_summary", "interrupted_trials", "leaderboard", "make_sampler",
+           "open_study"]
+
+# What ``sampler=`` may name
+SAMPLERS = ("auto", "tpe", "bo")
 
 
 def open_study(storage: Any, name: str, direction: str,
@@ -54,6 +62,29 @@ def make_sampler(random_state: int) -> optuna.samplers.BaseSampler:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True,
                                           constant_liar=True)
+
+
+def choose_sampler(kind: str, learners: list[str], task: Task, random_state: int, *,
+                   warm: bool, prior: Callable | None = None, cost: Callable | None = None,
+                   deadline: float | None = None) -> optuna.samplers.BaseSampler:
+    """What carries the search on after its first trials. ``"tpe"``: seeded multivariate
+    TPE (it sees the warm-start trials as history). ``"bo"``: Bayesian optimisation with a
+    BoTorch GP over the whole conditional space, with ``prior`` (the warm start's
+    surrogate: configurations -> predicted scores) as its prior mean when given, and under
+    a time budget (the monotonic ``deadline``) ``cost``'s predicted fit times (expected
+    improvement per second beyond a fair share of the time left). ``"auto"``: BO after a
+    warm start (``warm``), TPE for a cold search."""
+    if kind not in SAMPLERS:
+        raise ValueError(f"sampler must be 'auto', 'tpe' or 'bo', not {kind!r}.")
+    if kind == "tpe" or (kind == "auto" and not warm):
+        return make_sampler(random_state)
+    time_left = None
+    if deadline is not None:
+        def time_left() -> float:
+            return deadline - time.monotonic()
+
+    return BayesSampler(learners, task, prior=prior, seed=random_state, cost=cost,
+                        time_left=time_left)
 
 
 def interrupted_trials(study: optuna.Study) -> tuple[list[dict], list[dict]]:

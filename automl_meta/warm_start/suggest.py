@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ import pandas as pd
 from .._types import Task
 from ..exceptions import StorageError
 from .artifact import artifact_path, load_or_build
-from .model import Proposal, ProposalModel
+from .model import Proposal, ProposalModel, TaskModel
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ALWAYS_TRIED", "WARM_START_TRIALS", "first_trials", "follow_up_defaults",
-           "proposal_model_for", "suggest_configs", "with_own_history"]
+__all__ = ["ALWAYS_TRIED", "WARM_START_TRIALS", "first_trials", "fit_proposal_model",
+           "follow_up_defaults", "nearest_past_datasets", "proposal_model_for",
+           "suggest_configs", "surrogate_functions", "warm_start_description",
+           "with_own_history"]
 
 # How many proposals a fresh search starts with.
 WARM_START_TRIALS = 10
@@ -135,6 +138,73 @@ def with_own_history(model: ProposalModel, storage: Any = None,
     if not model.tasks:
         return model
     return model.with_history(KnowledgeBase(storage), fingerprint=fingerprint)
+
+
+def fit_proposal_model(warm_start: Any, knowledge: Any, storage: Any,
+                       fingerprint: str) -> ProposalModel:
+    """The proposal model a fit warm-starts from: ``warm_start`` itself if it is one (else
+    it must be True), else the model of the ``knowledge`` storages; by default the shipped
+    knowledge base's, with the past fits in the study ``storage`` added to its nearest
+    neighbours (:func:`with_own_history`)."""
+    if isinstance(warm_start, ProposalModel):
+        return warm_start
+    if warm_start is not True:
+        raise TypeError(f"warm_start must be True, False or a ProposalModel, not "
+                        f"{warm_start!r}.")
+    model = proposal_model_for(knowledge)
+    if knowledge is not None:
+        return model
+    return with_own_history(model, storage, fingerprint)
+
+
+def surrogate_functions(task_model: TaskModel, meta_features: dict[str, float],
+                        cv_folds: int) -> tuple[Callable, Callable]:
+    """The warm start's surrogate for the BO sampler, on this dataset: configurations ->
+    predicted scores (the GP's prior mean), and configurations -> predicted seconds of a
+    ``cv_folds``-fold trial (its cost model)."""
+    query = task_model.scale_meta(meta_features)
+    n_rows = float(meta_features.get("n_rows", np.nan))
+
+    def prior(configs: Sequence[dict[str, Any]]) -> np.ndarray:
+        return task_model.predict(query, configs)
+
+    def cost(configs: Sequence[dict[str, Any]]) -> np.ndarray:
+        return task_model.predict_seconds(query, configs, n_rows, cv_folds)
+
+    return prior, cost
+
+
+def nearest_past_datasets(meta_features: dict[str, float], fingerprint: str, task: Task,
+                          task_model: TaskModel | None, knowledge: Any = None
+                          ) -> list[dict[str, Any]]:
+    """The (up to 5) past datasets closest in meta-feature space: those the warm start
+    learned from (``task_model``), or, cold, those of ``knowledge`` if given; the dataset
+    ``fingerprint`` is left out."""
+    from ..knowledge import KnowledgeBase
+    from ..knowledge.neighbours import nearest_datasets
+
+    if task_model is not None:
+        near = task_model.nearest(task_model.scale_meta(meta_features), 6)
+        return [{"dataset": task_model.datasets[i]["dataset"],
+                 "fingerprint": task_model.datasets[i]["fingerprint"],
+                 "family": task_model.datasets[i]["family"], "distance": round(d, 4)}
+                for i, d in near if task_model.datasets[i]["fingerprint"] != fingerprint
+                ][:5]
+    if knowledge is None or isinstance(knowledge, ProposalModel):
+        return []
+    kb = knowledge if isinstance(knowledge, KnowledgeBase) else KnowledgeBase(knowledge)
+    return nearest_datasets(kb.exclude([fingerprint]), meta_features, task, k=5)
+
+
+def warm_start_description(model: ProposalModel | None, task_model: TaskModel | None
+                           ) -> dict[str, Any]:
+    """What a study records of its warm start: whether there was one, and of which
+    knowledge (digest, build time, datasets, storages)."""
+    if model is None or task_model is None:
+        return {"enabled": False}
+    return {"enabled": True, "knowledge_digest": model.knowledge_digest,
+            "built_at": model.built_at, "n_datasets": len(task_model.datasets),
+            "knowledge": model.knowledge_urls}
 
 
 def _sqlite_exists(url: str) -> bool:
