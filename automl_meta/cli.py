@@ -22,52 +22,6 @@ EXIT_ERROR = 2
 CORPUS_SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
 
 
-def print_leaderboard(model: Any, top: int = 10) -> None:
-    """Print the best ``top`` trials of a fitted model's study."""
-    import pandas as pd
-
-    board = model.leaderboard()
-    shown = board.head(top).copy()
-    from .search_space import format_params
-
-    shown["params"] = shown["params"].map(format_params)
-    shown["score"] = shown["score"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
-    shown["fit_time"] = shown["fit_time"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}s")
-    shown["failure_reason"] = shown["failure_reason"].fillna("")
-    shown["origin"] = shown["origin"].fillna("")
-    shown["params"] = shown["params"].str.slice(0, 70)
-    n_ok = int((board["state"] == "COMPLETE").sum())
-    print(f"\nLeaderboard ({model.metric_}, mean of cross-validation folds; "
-          f"{n_ok} of {len(board)} trials completed):")
-    print(shown.to_string(index=False))
-    done = board[board["state"] == "COMPLETE"]
-    if done["learner"].nunique() > 1:
-        families = done.groupby("learner", sort=False).agg(
-            best=("score", "first"), trials=("trial", "size"), mean_fit=("fit_time", "mean"))
-        families["best"] = families["best"].map(lambda v: f"{v:.4f}")
-        families["mean_fit"] = families["mean_fit"].map(lambda v: f"{v:.2f}s")
-        print("\nBest per learner family:")
-        print(families.to_string())
-
-
-def print_summary(model: Any) -> None:
-    """Print the best model, where the study is stored and how to open it."""
-    from .search_space import format_params, learner_params
-
-    storage = model.storage_url_
-    print(f"\nBest model: {model.best_config_['learner']} "
-          f"({format_params(learner_params(model.best_config_))})")
-    print(f"CV {model.metric_}: {model.best_score_:.4f}   fit took {model.fit_seconds_:.1f} s")
-    print(f"Study: {model.study_name_!r} in {storage}")
-    if storage.startswith(("sqlite", "postgresql", "mysql")):
-        from .knowledge.storage import default_storage_url
-
-        where = "" if storage == default_storage_url() else f" --storage {storage}"
-        print(f"Report (HTML):       automl-meta report{where} --study {model.study_name_}")
-        print(f"optuna-dashboard:    automl-meta dashboard{where}")
-        print(f"All stored studies:  automl-meta studies{where}")
-
-
 def _setup_logging(verbose: int) -> None:
     level = logging.INFO if verbose > 1 else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
@@ -83,6 +37,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     import joblib
 
     from .automl import fit
+    from .report.console import print_leaderboard, print_summary
 
     model = fit(args.data, args.target, task=args.task, n_trials=args.trials,
                 time_budget=args.time_budget, metric=args.metric, storage=args.storage,
@@ -160,6 +115,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sklearn.datasets import load_breast_cancer
 
     from .automl import fit
+    from .report.console import print_leaderboard, print_summary
 
     frame = load_breast_cancer(as_frame=True).frame
     frame.attrs["name"] = "breast_cancer"

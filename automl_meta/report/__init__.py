@@ -6,6 +6,8 @@
 - :func:`write_knowledge_report`: the knowledge base (every dataset on a meta-feature map,
   coverage by learner family).
 
+:mod:`.console` prints a fitted model's leaderboard and summary in the terminal.
+
 The page layout (shell and section order, titles, captions) lives in ``dashboards/``.
 """
 
