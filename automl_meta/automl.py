@@ -42,8 +42,9 @@ from .exceptions import (
     TargetError,
 )
 from .knowledge import get_storage, storage_url
-from .learners import available_learners
+from .learners import LEARNERS, available_learners
 from .meta_features import extract as extract_meta_features
+from .meta_learning.location import initialisation_reference
 from .metrics import get_metric
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.progress import SearchProgress
@@ -229,6 +230,8 @@ class _AutoMLBase(BaseEstimator):
             "random_state": int(self.random_state),
             "nearest_datasets": self.nearest_datasets_,
             "warm_start": warm_start_description(warm, task_model),
+            **({"meta_init": initialisation_reference()}
+               if any(LEARNERS[lr].meta_init for lr in learners) else {}),
         })
 
         n_trials = 1 if trivial else self.n_trials

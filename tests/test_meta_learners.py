@@ -255,6 +255,31 @@ def test_fit_on_a_small_dataset_tries_mlp_meta_and_protonet_from_the_warm_start(
     assert all(t.user_attrs.get("device") == "cpu" for t in neural) or torch.cuda.is_available()
 
 
+def test_a_study_records_the_initialisation_its_neural_trials_start_from(
+        tmp_path, monkeypatch):
+    """The study names the artifact (file and digest) when mlp_meta or protonet is
+    searched, follows $AUTOML_META_INIT, and records nothing when neither is."""
+    import hashlib
+    import shutil
+
+    from automl_meta import AutoMLClassifier
+
+    X, y = _blobs(n=45)
+    shipped = shipped_initialisation()
+    fit = dict(n_trials=1, cv=3, storage="memory", verbose=0, warm_start=False,
+               isolation="none")
+    model = AutoMLClassifier(learners=["protonet"], **fit).fit(X, y)
+    assert model.study_.user_attrs["meta_init"] == {
+        "file": str(shipped), "sha256": hashlib.sha256(shipped.read_bytes()).hexdigest()[:16]}
+    other = tmp_path / "other.pt"
+    shutil.copy(shipped, other)
+    monkeypatch.setenv("AUTOML_META_INIT", str(other))
+    model = AutoMLClassifier(learners=["protonet"], **fit).fit(X, y)
+    assert model.study_.user_attrs["meta_init"]["file"] == str(other)
+    plain = AutoMLClassifier(learners=["linear"], **fit).fit(X, y)
+    assert "meta_init" not in plain.study_.user_attrs
+
+
 def test_the_surrogate_has_no_opinion_on_families_it_never_saw(monkeypatch):
     """The BO prior mean for a family the knowledge base holds no trials of is neutral
     (0.5), not an extrapolation; the shipped knowledge base holds the neural families'."""

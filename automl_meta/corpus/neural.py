@@ -17,7 +17,6 @@ initialisations and trials are kept.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
@@ -52,10 +51,11 @@ def meta_init_record(path: str | Path) -> dict[str, Any]:
     """What a study records about the initialisation its neural trials started from."""
     import torch
 
+    from ..meta_learning.location import initialisation_reference
+
     path = Path(path)
     blob = torch.load(path, map_location="cpu", weights_only=True)
-    return {"file": path.name,
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+    return {**initialisation_reference(path), "file": path.name,
             "corpus": blob.get("corpus"),
             "exclude_families": list(blob["recipe"].get("exclude_families", []))}
 

@@ -28,6 +28,7 @@ from .._version import __version__
 from ..exceptions import AutoMLError
 from .core import ALGORITHMS, InnerLoop, meta_step
 from .episodes import check_reduce, sample_episodes
+from .location import INIT_ENV, SHIPPED_INIT, shipped_initialisation
 from .synthetic import synthetic_task
 
 logger = logging.getLogger(__name__)
@@ -244,23 +245,6 @@ def load_initialisation(path: str | Path) -> tuple[nn.Module, dict]:
     meta = {k: v for k, v in blob.items() if k != "state_dict"}
     meta.setdefault("inner_lrs", None)  # artifacts from before Meta-SGD
     return model, {**meta, "recipe": asdict(recipe)}  # (with defaults of newer fields)
-
-
-INIT_ENV = "AUTOML_META_INIT"
-SHIPPED_INIT = "meta_init.pt"
-
-
-def shipped_initialisation() -> Path:
-    """The initialisation ``mlp_meta`` and ``protonet`` start from: ``$AUTOML_META_INIT``
-    if set; else ``studies/meta_init.pt`` of the source tree the package runs from (the
-    repository ships it); else ``./studies/meta_init.pt``."""
-    import os
-
-    env = os.environ.get(INIT_ENV)
-    if env:
-        return Path(env)
-    beside = Path(__file__).resolve().parents[2] / "studies" / SHIPPED_INIT
-    return beside if beside.exists() else Path.cwd() / "studies" / SHIPPED_INIT
 
 
 class Initialisation(NamedTuple):
