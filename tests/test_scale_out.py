@@ -331,6 +331,42 @@ def test_ctrl_c_during_a_storage_write_waits_for_the_write():
         signal.signal(signal.SIGINT, before)
 
 
+def test_ctrl_c_while_a_trial_is_asked_for_fails_that_trial_and_resume_reruns_it(
+        tmp_path, monkeypatch):
+    """A Ctrl-C that arrives while the sampler is at work inside ``study.ask`` (held until
+    the ask's storage write is done) still records the new trial as interrupted: no
+    trial stays RUNNING, counting against the budget forever. Continuing the study runs
+    its enqueued configuration (a default here) again, though no parameter was sampled."""
+    from automl_meta.search import study as study_module
+
+    class Interrupting(optuna.samplers.RandomSampler):
+        def before_trial(self, study, trial):
+            super().before_trial(study, trial)
+            if trial.number == 1 and not os.environ.get("NO_INTERRUPT"):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(study_module, "make_sampler", lambda seed: Interrupting(seed=seed))
+    url = f"sqlite:///{tmp_path / 'asked.db'}"
+    X, y = xy()
+    kwargs = dict(storage=url, study_name="a", learners=["linear", "knn"], warm_start=False,
+                  verbose=0, isolation="none")
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as an interactive run
+    try:
+        model = AutoMLClassifier(n_trials=4, **kwargs).fit(X, y)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert model.search_result_.interrupted
+    trials = _trials(url, "a")
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert trials[1].user_attrs["failure_reason"] == "interrupted"
+    assert trials[1].params == {}  # cut off before sampling: the config is the enqueued one
+    monkeypatch.setenv("NO_INTERRUPT", "1")
+    AutoMLClassifier(n_trials=1, **kwargs).fit(X, y)
+    rerun = _trials(url, "a")[2]
+    assert rerun.state == TrialState.COMPLETE and rerun.user_attrs["resumes"] == 1
+    assert rerun.params["learner"] == "knn" and rerun.user_attrs["origin"] == "default"
+
+
 def test_resuming_a_study_reruns_only_the_interrupted_trial(tmp_path):
     """Re-running fit on the same study continues it: completed trials are kept and never
     re-run; a trial cut off by Ctrl-C/SIGTERM runs again first."""

@@ -258,6 +258,7 @@ def run_search(
             result.out_of_time = True
             break
         trial: optuna.Trial | None = None
+        asked: list[optuna.Trial] = []
         try:
             fail_stale_trials(study)
             if budget_left is not None and not with_retry(budget_left, "reading the budget"):
@@ -267,11 +268,14 @@ def run_search(
                 config, attrs = pending.pop(0)
                 with_retry(lambda c=config, a=attrs: study.enqueue_trial(c, user_attrs=a),
                            "enqueuing a trial")
-            trial = with_retry(lambda: _ask(study), "asking for a trial")
+            trial = with_retry(lambda a=asked: _ask(study, a), "asking for a trial")
             _run_one(study, trial, executor, learners, task, end, trial_timeout,
                      random_state, result, maximize, best, skip_hopeless=reserve_refit)
             progress.update(result.last_ok, best[0] if best else None)
         except KeyboardInterrupt:
+            # A Ctrl-C held during the ask fires once the ask is done, before its trial
+            # is assigned: ``asked`` still has it, and it must not stay RUNNING.
+            trial = trial or (asked[0] if asked else None)
             if trial is not None:
                 _mark_failed(study, trial, "interrupted", "the search was interrupted "
                              "(Ctrl-C or SIGTERM)")
@@ -289,12 +293,14 @@ def run_search(
     return result
 
 
-def _ask(study: optuna.Study) -> optuna.Trial:
+def _ask(study: optuna.Study, into: list[optuna.Trial]) -> optuna.Trial:
+    """``study.ask()``; the new trial is also appended to ``into``."""
     with warnings.catch_warnings():
         # Optuna warns that heartbeats are meant for Study.optimize: this loop runs its own
         # heartbeat thread (``heartbeat``) and fails stale trials itself.
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
-        return study.ask()
+        into.append(study.ask())
+    return into[-1]
 
 
 def _run_one(study: optuna.Study, trial: optuna.Trial,

@@ -94,9 +94,11 @@ def interrupted_trials(study: optuna.Study) -> tuple[list[dict], list[dict]]:
     retried = {t.user_attrs.get("resumes") for t in trials}
     configs, attrs = [], []
     for t in trials:
+        # cut off before its parameters were sampled: an enqueued trial still has its own
+        params = t.params or t.system_attrs.get("fixed_params")
         if t.state == optuna.trial.TrialState.FAIL and t.number not in retried and \
-                t.user_attrs.get("failure_reason") == "interrupted" and t.params:
-            configs.append(dict(t.params))
+                t.user_attrs.get("failure_reason") == "interrupted" and params:
+            configs.append(dict(params))
             attrs.append({"origin": t.user_attrs.get("origin", "sampler"),
                           "resumes": t.number, **{k: t.user_attrs[k] for k in (
                               "warm_start_source", "predicted_score", "predicted_seconds")
