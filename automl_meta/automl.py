@@ -307,6 +307,7 @@ class _AutoMLBase(BaseEstimator):
         self._storage_obj = storage if not isinstance(
             storage, optuna.storages.RDBStorage) else None
         self.fingerprint_ = fingerprint
+        self.target_name_ = y.name if isinstance(y, pd.Series) else None
         self.search_result_ = result
         self.fit_seconds_ = time.monotonic() - started
         self.report_path_ = self._write_report(study) if self.report else None
@@ -477,6 +478,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     nearest_datasets_ : list of dict
         The five past datasets closest in meta-feature space (those the warm start
         learned from; empty for a cold search without ``knowledge``).
+    target_name_ : hashable or None
+        The target's name (``fit(frame, "label")``'s column, a target Series' name), or
+        None; ``automl-meta predict`` ignores a column of that name in its data.
     report_path_ : str or None
         Where the report was written (with ``report``).
 

@@ -66,8 +66,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise DataError(f"Model file not found: {args.model!r}.")
     model = joblib.load(args.model)
     frame = read_table(args.data)
-    if args.target and args.target in frame.columns:
-        frame = frame.drop(columns=[args.target])
+    # the target column, if the file has one (labelled test data): given, or the model's
+    target = args.target or getattr(model, "target_name_", None)
+    features = list(getattr(model, "feature_names_in_", []))
+    if target is not None and target in frame.columns and target not in features:
+        frame = frame.drop(columns=[target])
+        if not args.target:
+            print(f"Ignoring the column {target!r}: the model's target.", file=sys.stderr)
     out = pd.DataFrame({"prediction": model.predict(frame)})
     if args.proba and hasattr(model, "predict_proba"):
         proba = model.predict_proba(frame)
@@ -393,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model file written by `automl-meta fit --out`")
     p.add_argument("data", help="CSV or Parquet file with the same feature columns")
     p.add_argument("--target", default=None, metavar="COL",
-                   help="a target column to ignore if the file has one")
+                   help="a target column to ignore if the file has one (default: the "
+                        "column the model was fitted to predict)")
     p.add_argument("--proba", action="store_true", help="add class probabilities")
     p.add_argument("--out", default=None, metavar="FILE", help="CSV file (default: stdout)")
     p.set_defaults(func=cmd_predict)

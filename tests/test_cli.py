@@ -54,6 +54,11 @@ def test_fit_predict_studies_round_trip(tmp_path, clf_frame):
     frame = pd.read_csv(preds)
     assert list(frame.columns) == ["prediction", "proba_no", "proba_yes"]
     assert len(frame) == len(clf_frame) and set(frame["prediction"]) <= {"yes", "no"}
+    # labelled data without --target: the model knows its target column and ignores it
+    out = run("predict", model, data, "--out", preds)
+    assert out.returncode == 0, out.stderr
+    assert "Ignoring the column 'target'" in out.stderr
+    assert pd.read_csv(preds)["prediction"].tolist() == frame["prediction"].tolist()
 
     out = run("studies", "--storage", storage)
     assert out.returncode == 0, out.stderr
