@@ -36,6 +36,7 @@ from .executor import make_executor
 from .payload import load_payload, save_payload
 from .progress import SearchProgress
 from .runner import SearchResult, run_search, with_retry
+from .study import make_sampler
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +94,8 @@ def share_run(study: optuna.Study, storage: Any, data: EvaluationData,
 
 
 def worker_sampler(random_state: int, worker: int) -> optuna.samplers.BaseSampler:
-    """Seeded multivariate TPE, a different stream per worker."""
-    import warnings
-
-    seed = zlib.crc32(f"{random_state}:{worker}".encode()) & 0x7FFFFFFF
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
-                                          constant_liar=True)
+    """The default sampler (:func:`.study.make_sampler`), a different stream per worker."""
+    return make_sampler(zlib.crc32(f"{random_state}:{worker}".encode()) & 0x7FFFFFFF)
 
 
 def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
