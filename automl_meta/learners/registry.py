@@ -7,10 +7,12 @@ sampled configuration into an unfitted scikit-learn compatible estimator.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._system import cpu_count
 from .._types import Task
 from ..data.preprocessing import PreprocessingKind
 from ..exceptions import DataError
@@ -50,6 +52,8 @@ LEARNERS: dict[str, LearnerSpec] = {
         LearnerSpec("extra_trees", "tree", "extremely randomised trees"),
         LearnerSpec("hist_gradient_boosting", "tree", "scikit-learn histogram gradient boosting"),
         LearnerSpec("lightgbm", "tree", "LightGBM gradient boosting"),
+        LearnerSpec("catboost", "tree",
+                    "CatBoost gradient boosting (native handling of categorical columns)"),
         LearnerSpec("mlp", "scaled", "torch multi-layer perceptron (random initialisation)",
                     torch=True),
         LearnerSpec("mlp_meta", "scaled",
@@ -64,21 +68,35 @@ LEARNERS: dict[str, LearnerSpec] = {
 
 # Histogram gradient boosting stops early (on a 10 % validation split) from this many rows.
 HGB_EARLY_STOPPING_ROWS = 500
-# ... and runs its OpenMP loops on one thread below this many rows: on 2 cores, two threads
-# gain nothing there (500 to 8,000 rows: within 10 %), and in a worker where torch has
-# run, two threads made a 569-row, 5-fold trial 20 times slower (9.7 s against 0.35 s).
-HGB_THREADED_ROWS = 20_000
+# Below this many rows every learner runs on one thread: on small tables a second thread
+# gains little, and when another process keeps a core busy, OpenMP's spinning threads
+# (LightGBM, HistGradientBoosting, torch) wait on each other and a trial takes many times
+# longer (a 4-trial LightGBM fit of 300 rows, 3.8 s alone, took 144 s beside one busy
+# process); in a worker where torch has run, two threads made a 569-row, 5-fold HGB trial
+# 20 times slower.
+THREADED_ROWS = 20_000
+
+
+def free_cores(n_threads: int) -> int:
+    """``n_threads`` less the cores other processes keep busy (the 1-minute load average
+    beyond this process's own share), at least 1."""
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        return n_threads
+    return max(1, min(n_threads, round(cpu_count() - busy + 1)))
 
 
 def learner_threads(learner: str, n_rows: int, n_threads: int) -> int:
-    """The OpenMP/BLAS thread budget of one ``learner`` trial on ``n_rows`` rows.
+    """The OpenMP/BLAS thread budget (and ``n_jobs``) of one ``learner`` trial on
+    ``n_rows`` rows: one thread on small tables, else the cores free of other work.
 
     >>> learner_threads("hist_gradient_boosting", 569, 2), learner_threads("lightgbm", 569, 2)
-    (1, 2)
+    (1, 1)
     """
-    if learner == "hist_gradient_boosting" and n_rows < HGB_THREADED_ROWS:
+    if n_rows < THREADED_ROWS or n_threads <= 1:
         return 1
-    return n_threads
+    return free_cores(n_threads)
 
 DEFAULT_LEARNERS: tuple[str, ...] = tuple(
     n for n in LEARNERS if n not in ("baseline", "fault_injection"))
@@ -117,12 +135,15 @@ def build_estimator(
     n_train: int | None = None,
     device: str = "auto",
     meta_init: str | None = None,
+    n_numeric: int | None = None,
 ) -> Any:
     """Return the unfitted estimator for one configuration.
 
     ``n_train`` (rows it will be fitted on) caps size-dependent parameters such as the
-    number of neighbours. ``device`` is where torch learners train (``"auto"``: CUDA when
-    the process sees a GPU). ``meta_init``: the meta-learned initialisation ``mlp_meta``
+    number of neighbours. ``n_numeric``: how many of the ``"tree"`` matrix's leading
+    columns are numbers (the rest are category codes, which CatBoost treats natively).
+    ``device`` is where torch learners train (``"auto"``: CUDA when the process sees a
+    GPU). ``meta_init``: the meta-learned initialisation ``mlp_meta``
     and ``protonet`` start from (default: the shipped one).
     """
     clf = task == "classification"
@@ -187,6 +208,13 @@ def build_estimator(
                    subsample=params["subsample"], subsample_freq=1,
                    colsample_bytree=params["colsample_bytree"], reg_lambda=params["reg_lambda"],
                    n_jobs=n_threads, random_state=random_state, verbose=-1)
+    if learner == "catboost":
+        from .catboost import CatBoostClassifierLearner, CatBoostRegressorLearner
+
+        cls = CatBoostClassifierLearner if clf else CatBoostRegressorLearner
+        return cls(iterations=int(params["iterations"]), learning_rate=params["learning_rate"],
+                   depth=int(params["depth"]), l2_leaf_reg=params["l2_leaf_reg"],
+                   n_numeric=n_numeric, thread_count=n_threads, random_state=random_state)
     if learner == "mlp":
         from .torch.mlp import TorchMLPClassifier, TorchMLPRegressor
 

@@ -83,3 +83,21 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
             logger.info("Meta-features %s not computable for this data; neutral values used.",
                         missing)
     return out
+
+
+def at_row_count(meta: dict[str, float], n_rows: int) -> dict[str, float]:
+    """``meta`` of a row subsample, with the size features of the full data's ``n_rows``
+    rows (the knowledge base's evidence runs on a subsample of large tables; what a new
+    dataset is compared with is the table's true size).
+
+    >>> at_row_count({"n_rows": 10.0, "log_n_rows": 2.3, "n_features": 4.0,
+    ...               "dimensionality": 0.4, "log_dimensionality": -0.7}, 1000)["n_rows"]
+    1000.0
+    """
+    out = dict(meta)
+    p = out.get("n_features", 0.0)
+    out["n_rows"] = float(n_rows)
+    out["log_n_rows"] = float(np.log(n_rows)) if n_rows > 0 else 0.0
+    out["dimensionality"] = p / n_rows
+    out["log_dimensionality"] = float(np.log((p + 1) / n_rows))
+    return out

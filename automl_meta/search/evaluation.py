@@ -148,9 +148,12 @@ class Evaluator:
 
     def _build(self, config: dict[str, Any], seed: int, n_train: int) -> Any:
         d = self.data
-        return build_estimator(config_learner(config), learner_params(config), d.task,
-                               random_state=seed, n_threads=d.n_threads, n_train=n_train,
-                               device=d.device, meta_init=d.meta_init)
+        learner = config_learner(config)
+        return build_estimator(learner, learner_params(config), d.task, random_state=seed,
+                               n_threads=learner_threads(learner, len(d.y), d.n_threads),
+                               n_train=n_train,
+                               device=d.device, meta_init=d.meta_init,
+                               n_numeric=len(d.plan.numeric_))
 
     def _fit(self, estimator: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,
              learner: str) -> Any:

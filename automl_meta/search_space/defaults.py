@@ -24,6 +24,8 @@ _DEFAULTS: list[dict[str, Any]] = [
     {LEARNER_PARAM: "knn", "n_neighbors": 5, "weights": "uniform", "p": 2},
     {LEARNER_PARAM: "extra_trees", "n_estimators": 100, "max_features": 0.5,
      "min_samples_leaf": 1},
+    {LEARNER_PARAM: "catboost", "iterations": 300, "learning_rate": 0.08, "depth": 6,
+     "l2_leaf_reg": 3.0},
     {LEARNER_PARAM: "svm", "C": 1.0, "gamma": 0.01, "epsilon": 0.1},
     {LEARNER_PARAM: "mlp", "hidden_size": 64, "n_layers": 2, "dropout": 0.1,
      "learning_rate": 1e-3, "weight_decay": 1e-5, "epochs": 20, "batch_size": 64},

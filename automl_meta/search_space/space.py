@@ -82,6 +82,14 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
             "reg_lambda": _float(1e-6, 10.0, log=True),
         }
     },
+    "catboost": {
+        "any": {
+            "iterations": _int(50, 1000, log=True),
+            "learning_rate": _float(0.01, 0.3, log=True),
+            "depth": _int(3, 10),
+            "l2_leaf_reg": _float(0.5, 30.0, log=True),
+        }
+    },
     "mlp": {
         "any": {
             "hidden_size": _int(16, 256, log=True),
