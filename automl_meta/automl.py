@@ -66,6 +66,7 @@ from .search.study import (
 )
 from .search_space import LEARNER_PARAM, search_space_description
 from .warm_start.suggest import (
+    DEFAULT_FIRST_WAVE,
     first_trials,
     fit_proposal_model,
     nearest_past_datasets,
@@ -247,7 +248,9 @@ class _AutoMLBase(BaseEstimator):
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             initial, initial_attrs = first_trials(
                 warm, meta, self._task, learners, seed=self.random_state,
-                fingerprint=fingerprint, time_budget=left, cv_folds=len(folds))
+                fingerprint=fingerprint, time_budget=left, cv_folds=len(folds),
+                recipe=self.warm_start if isinstance(self.warm_start, str)
+                else DEFAULT_FIRST_WAVE)
         else:  # resuming: trials cut off by an interrupt run again first
             initial, initial_attrs = interrupted_trials(study)
         share_run(study, storage, data, n_trials, deadline, trial_timeout=self.trial_timeout,
@@ -429,13 +432,18 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         knowledge base (``studies/knowledge.db``, or ``$AUTOML_META_KNOWLEDGE``), with
         the past fits in ``storage`` added to the warm start's nearest datasets (and, for
         a dataset fitted before, its best configurations first).
-    warm_start : bool or ProposalModel, default True
+    warm_start : bool, str or ProposalModel, default True
         Start from configurations proposed by the proposal model of ``knowledge`` (the
         nearest past datasets' bests, the greedy portfolio and the surrogate's picks,
-        spread across learner families); ``sampler`` continues from there. Under a time
-        budget the proposals are cost-aware: ones predicted to take more than their share
-        of it rank lower. ``False`` gives a cold search: each family's defaults, then the
-        sampler. A ``ProposalModel`` is used as given.
+        spread across learner families); ``sampler`` continues from there. The proposals
+        are cost-aware: under a time budget, ones predicted to take more than their share
+        of it rank lower; with ``n_trials`` alone, their share is 1.5 times what the
+        family defaults are predicted to take. A first-wave recipe by name:
+        ``"proposals"`` (what ``True`` means), ``"portfolio"`` (the greedy zero-shot
+        portfolio), ``"defaults"`` (each family's defaults; the knowledge guides the
+        sampler only) or ``"mixed"`` (proposals and defaults in turn, one family at a
+        time). ``False`` gives a cold search: each family's defaults, then the sampler.
+        A ``ProposalModel`` is used as given.
     sampler : {"auto", "tpe", "bo"}, default "auto"
         What carries the search on: seeded multivariate TPE, or Bayesian optimisation
         (a BoTorch GP over the whole conditional space with the warm start's surrogate as

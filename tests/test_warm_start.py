@@ -368,8 +368,10 @@ def test_first_trials_are_the_proposals_or_else_each_familys_defaults(model):
     from automl_meta.search_space import default_configs
     from automl_meta.warm_start.suggest import first_trials
 
-    configs, attrs = first_trials(model, query(2.5), "classification", LEARNERS, seed=3)
-    proposals = model.suggest(query(2.5), "classification", k=10, learners=LEARNERS, seed=3)
+    configs, attrs = first_trials(model, query(2.5), "classification", LEARNERS, seed=3,
+                                  time_budget=30.0)
+    proposals = model.suggest(query(2.5), "classification", k=10, learners=LEARNERS, seed=3,
+                              time_budget=30.0)
     assert configs == [p.config for p in proposals]  # every family known: no follow-ups
     assert [a["origin"] for a in attrs] == [f"warm-start:{p.source}" for p in proposals]
     assert [a["predicted_score"] for a in attrs] == [p.predicted for p in proposals]
@@ -378,6 +380,53 @@ def test_first_trials_are_the_proposals_or_else_each_familys_defaults(model):
         configs, attrs = first_trials(no_model, query(2.5), task, learners)
         assert configs == default_configs(learners, task)  # cold, or nothing known of the task
         assert attrs == [{"origin": "default"}] * len(configs)
+
+
+def test_the_first_wave_is_cost_aware_without_a_time_budget(model):
+    """With ``n_trials`` alone, proposals are weighed against what the family defaults are
+    predicted to take: none is predicted over MAX_TIMES_SHARE times its share."""
+    from automl_meta.search_space import default_configs
+    from automl_meta.warm_start import suggest
+    from automl_meta.warm_start.model import WARM_SHARE
+
+    implicit = suggest._implicit_budget(model, query(2.5), "classification", LEARNERS, 5,
+                                        suggest.WARM_START_TRIALS)
+    task_model = model.tasks["classification"]
+    defaults = default_configs(LEARNERS, "classification")[:suggest.WARM_START_TRIALS]
+    seconds = task_model.predict_seconds(task_model.scale_meta(query(2.5)), defaults,
+                                         query(2.5)["n_rows"], 5)
+    share = suggest.COLD_TIME_FACTOR * float(np.nanmean(seconds))
+    assert implicit == pytest.approx(share * suggest.WARM_START_TRIALS / WARM_SHARE)
+    configs, attrs = suggest.first_trials(model, query(2.5), "classification", LEARNERS)
+    assert configs and all(a["predicted_seconds"] <= suggest.MAX_TIMES_SHARE * share
+                           for a in attrs if "predicted_seconds" in a)
+    same = suggest.first_trials(model, query(2.5), "classification", LEARNERS,
+                                time_budget=implicit)
+    kept = {json.dumps(c, sort_keys=True) for c in configs}
+    assert kept <= {json.dumps(c, sort_keys=True) for c in same[0]}
+
+
+def test_first_wave_recipes(model):
+    from automl_meta.search_space import default_configs
+    from automl_meta.warm_start.suggest import first_trials
+
+    defaults = default_configs(LEARNERS, "classification")
+    configs, attrs = first_trials(model, query(2.5), "classification", LEARNERS,
+                                  recipe="defaults")
+    assert configs == defaults and {a["origin"] for a in attrs} == {"default"}
+    configs, attrs = first_trials(model, query(2.5), "classification", LEARNERS,
+                                  recipe="portfolio", time_budget=30.0)
+    assert attrs[0]["origin"] == "warm-start:portfolio"
+    assert configs[0] == model.tasks["classification"].portfolio[0]
+    configs, attrs = first_trials(model, query(2.5), "classification", LEARNERS,
+                                  recipe="mixed", time_budget=30.0)
+    # proposals and defaults in turn, each family once while new families remain
+    assert attrs[0]["origin"].startswith("warm-start:") and attrs[1]["origin"] == "default"
+    families = [c["learner"] for c in configs]
+    distinct = len(set(families))
+    assert len(set(families[:distinct])) == distinct
+    with pytest.raises(ValueError, match="first-wave recipe"):
+        first_trials(model, query(2.5), "classification", LEARNERS, recipe="nope")
 
 
 def test_the_meta_learned_learners_follow_a_warm_start_that_did_not_propose_them(

@@ -86,7 +86,7 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
         "any": {
             "iterations": _int(50, 1000, log=True),
             "learning_rate": _float(0.01, 0.3, log=True),
-            "depth": _int(3, 10),
+            "depth": _int(4, 8),
             "l2_leaf_reg": _float(0.5, 30.0, log=True),
         }
     },

@@ -19,7 +19,8 @@ from .model import Proposal, ProposalModel, TaskModel
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ALWAYS_TRIED", "WARM_START_TRIALS", "first_trials", "fit_proposal_model",
+__all__ = ["ALWAYS_TRIED", "DEFAULT_FIRST_WAVE", "FIRST_WAVES", "WARM_START_TRIALS",
+           "first_trials", "fit_proposal_model",
            "follow_up_defaults", "nearest_past_datasets", "proposal_model_for",
            "suggest_configs", "surrogate_functions", "warm_start_description",
            "with_own_history"]
@@ -52,37 +53,125 @@ def follow_up_defaults(proposed: list[dict[str, Any]], learners: list[str], know
     return default_configs(wanted, task)  # type: ignore[arg-type]
 
 
+# The first-wave recipes a fit can start from (``warm_start=<name>``; True means
+# DEFAULT_FIRST_WAVE): the model's proposals; the greedy zero-shot portfolio; each
+# family's defaults (the knowledge then only guides the sampler); or proposals and
+# defaults interleaved, one family at a time.
+FIRST_WAVES: tuple[str, ...] = ("proposals", "portfolio", "defaults", "mixed")
+DEFAULT_FIRST_WAVE = "proposals"
+# Without a time budget, the first wave is cost-aware against the cold start's: the fair
+# share of one proposal is COLD_TIME_FACTOR x the mean predicted time of the family
+# defaults it stands in for, and a proposal predicted over MAX_TIMES_SHARE x that share
+# is left out of the first wave.
+COLD_TIME_FACTOR = 1.5
+MAX_TIMES_SHARE = 4.0
+
+
+def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task: Task,
+                     learners: list[str], cv_folds: int, k: int) -> float | None:
+    """The time budget whose fair share per proposal is ``COLD_TIME_FACTOR`` x the mean
+    predicted fit time of the first ``k`` family defaults (None without a cost model)."""
+    from ..search_space import default_configs
+    from .model import WARM_SHARE
+
+    task_model = model.tasks.get(task)
+    defaults = default_configs(learners, task)[:k]  # type: ignore[arg-type]
+    if task_model is None or not defaults:
+        return None
+    seconds = task_model.predict_seconds(task_model.scale_meta(meta_features), defaults,
+                                         float(meta_features.get("n_rows", np.nan)),
+                                         cv_folds)
+    if not np.isfinite(seconds).any():
+        return None
+    share = COLD_TIME_FACTOR * float(np.nanmean(seconds))
+    return share * k / WARM_SHARE
+
+
+def _interleave(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
+                defaults: list[dict[str, Any]]
+                ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Proposals and defaults taken in turn, each family once, until both run out of
+    new families; then the remaining proposals."""
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    seen: set[str] = set()
+    queues = [list(proposed), [(c, {"origin": "default"}) for c in defaults]]
+    turn = 0
+    while any(queues):
+        queue = queues[turn % 2]
+        while queue:
+            config, attrs = queue.pop(0)
+            if config["learner"] not in seen:
+                seen.add(config["learner"])
+                out.append((config, attrs))
+                break
+        turn += 1
+        if all(all(c["learner"] in seen for c, _ in q) for q in queues):
+            break
+    taken = {id(c) for c, _ in out}
+    return out + [(c, a) for c, a in proposed if id(c) not in taken]
+
+
 def first_trials(model: ProposalModel | None, meta_features: dict[str, float], task: Task,
                  learners: list[str], *, seed: int = 0, fingerprint: str | None = None,
-                 time_budget: float | None = None, cv_folds: int = 5
+                 time_budget: float | None = None, cv_folds: int = 5,
+                 recipe: str = DEFAULT_FIRST_WAVE
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """What a fresh search runs first, with each trial's user attributes: the ``model``'s
+    """What a fresh search runs first, with each trial's user attributes.
+
+    With a model, the first wave follows ``recipe`` (:data:`FIRST_WAVES`): the model's
     :data:`WARM_START_TRIALS` proposals (``origin = "warm-start:<source>"``, where they
-    came from, the predicted score and fit time), then :func:`follow_up_defaults`; with no
-    model, or no proposal, each family's default configuration (``origin = "default"``).
+    came from, the predicted score and fit time), the greedy portfolio's, the family
+    defaults, or proposals and defaults interleaved; then :func:`follow_up_defaults`.
+    A dataset the model holds (same ``fingerprint``) leads with its own best
+    configurations in every recipe but ``"defaults"``. Without a ``time_budget`` the
+    proposals are cost-aware against the cold start's defaults (:data:`COLD_TIME_FACTOR`,
+    :data:`MAX_TIMES_SHARE`). With no model, or no proposal, each family's default
+    configuration (``origin = "default"``).
     """
     from ..search_space import default_configs
 
-    configs: list[dict[str, Any]] = []
-    attrs: list[dict[str, Any]] = []
+    if recipe not in FIRST_WAVES:
+        raise ValueError(f"Unknown first-wave recipe {recipe!r}; use one of "
+                         f"{', '.join(FIRST_WAVES)}.")
     task_model = model.tasks.get(task) if model is not None else None
-    if model is not None and task_model is not None:
-        for p in model.suggest(meta_features, task, k=WARM_START_TRIALS, learners=learners,
-                               seed=seed, fingerprint=fingerprint, time_budget=time_budget,
-                               cv_folds=cv_folds):
-            configs.append(p.config)
-            attr: dict[str, Any] = {"origin": f"warm-start:{p.source}",
-                                    "warm_start_source": p.origin,
-                                    "predicted_score": p.predicted}
-            if np.isfinite(p.seconds):
-                attr["predicted_seconds"] = p.seconds
-            attrs.append(attr)
-    if configs and task_model is not None:
-        # Families the warm start cannot propose (none of their trials in the knowledge
-        # base) or did not, of those every search tries: their defaults follow.
-        extra = follow_up_defaults(configs, learners, task_model.learners, task)
-    else:
-        extra = default_configs(learners, task)
+    defaults = default_configs(learners, task)
+    if model is None or task_model is None or recipe == "defaults":
+        return defaults, [{"origin": "default"} for _ in defaults]
+    budget, implicit = time_budget, False
+    if budget is None:
+        budget = _implicit_budget(model, meta_features, task, learners, cv_folds,
+                                  WARM_START_TRIALS)
+        implicit = budget is not None
+    proposals = model.suggest(meta_features, task, k=WARM_START_TRIALS, learners=learners,
+                              strategy="portfolio" if recipe == "portfolio" else "full",
+                              seed=seed, fingerprint=fingerprint, time_budget=budget,
+                              cv_folds=cv_folds)
+    if implicit:
+        from .model import WARM_SHARE
+
+        limit = MAX_TIMES_SHARE * WARM_SHARE * budget / WARM_START_TRIALS  # type: ignore
+        proposals = [p for p in proposals if not p.seconds > limit
+                     or p.source == "same-dataset"]
+    proposed = []
+    for p in proposals:
+        attr: dict[str, Any] = {"origin": f"warm-start:{p.source}",
+                                "warm_start_source": p.origin, "predicted_score": p.predicted}
+        if np.isfinite(p.seconds):
+            attr["predicted_seconds"] = p.seconds
+        proposed.append((p.config, attr))
+    if not proposed:
+        return defaults, [{"origin": "default"} for _ in defaults]
+    if recipe == "mixed":
+        leads = [x for x in proposed if x[1]["origin"] == "warm-start:same-dataset"]
+        rest = [x for x in proposed if x[1]["origin"] != "warm-start:same-dataset"]
+        proposed = leads + _interleave(rest, defaults)
+    configs = [c for c, _ in proposed]
+    attrs = [a for _, a in proposed]
+    # Families the warm start cannot propose (none of their trials in the knowledge base)
+    # or did not, of those every search tries: their defaults follow.
+    tried = {c["learner"] for c, a in proposed if a["origin"] == "default"}
+    extra = [c for c in follow_up_defaults(configs, learners, task_model.learners, task)
+             if c["learner"] not in tried]
     return configs + extra, attrs + [{"origin": "default"} for _ in extra]
 
 
@@ -148,8 +237,9 @@ def fit_proposal_model(warm_start: Any, knowledge: Any, storage: Any,
     neighbours (:func:`with_own_history`)."""
     if isinstance(warm_start, ProposalModel):
         return warm_start
-    if warm_start is not True:
-        raise TypeError(f"warm_start must be True, False or a ProposalModel, not "
+    if warm_start is not True and warm_start not in FIRST_WAVES:
+        raise TypeError(f"warm_start must be True, False, a first-wave recipe "
+                        f"({', '.join(FIRST_WAVES)}) or a ProposalModel, not "
                         f"{warm_start!r}.")
     model = proposal_model_for(knowledge)
     if knowledge is not None:
