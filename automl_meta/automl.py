@@ -39,13 +39,16 @@ from .exceptions import (
     AutoMLError,
     ColumnMismatchError,
     SearchFailedError,
+    StorageError,
     TargetError,
 )
 from .knowledge import get_storage, storage_url
+from .knowledge.storage import without_password
 from .learners import LEARNERS, available_learners
 from .meta_features import extract as extract_meta_features
 from .meta_learning.location import initialisation_reference
 from .metrics import get_metric
+from .params import check_count, check_cv, check_seconds, check_seed
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.progress import SearchProgress
 from .search.scale_out import (
@@ -158,8 +161,14 @@ class _AutoMLBase(BaseEstimator):
         self
         """
         started = time.monotonic()
-        budget = self.time_budget
-        if budget is None and self.n_trials is None:
+        requested_trials = check_count("n_trials", self.n_trials)
+        budget = check_seconds("time_budget", self.time_budget)
+        cv = check_cv(self.cv)
+        random_state = check_seed(self.random_state)
+        check_count("n_jobs", self.n_jobs, allow_none=False)
+        trial_timeout = check_seconds("trial_timeout", self.trial_timeout)
+        check_count("memory_limit", self.memory_limit)
+        if budget is None and requested_trials is None:
             budget = DEFAULT_TIME_BUDGET
         deadline = started + budget if budget is not None else None
 
@@ -197,11 +206,11 @@ class _AutoMLBase(BaseEstimator):
                           "predicts it.", DataWarning, stacklevel=2)
             learners = ["baseline"]
         metric = get_metric(self.metric, self._task, n_classes)
-        folds = make_folds(y_model, self._task, self.cv, self.random_state)
+        folds = make_folds(y_model, self._task, cv, random_state)
         fingerprint = dataset_fingerprint(frame, y_series)
 
         meta = extract_meta_features(frame, y_series, self._task,
-                                     random_state=self.random_state)
+                                     random_state=random_state)
         trivial = learners == ["baseline"]
         storage = get_storage(self.storage, wal=True)
         warm = None if trivial or self.warm_start is False else fit_proposal_model(
@@ -211,7 +220,7 @@ class _AutoMLBase(BaseEstimator):
                                                        task_model, self.knowledge)
         prior, cost = (None, None) if task_model is None else surrogate_functions(
             task_model, meta, len(folds))
-        sampler = choose_sampler(self.sampler, learners, self._task, self.random_state,
+        sampler = choose_sampler(self.sampler, learners, self._task, random_state,
                                  warm=task_model is not None, prior=prior, cost=cost,
                                  deadline=deadline)
         name = self.study_name or default_study_name(dataset_name, fingerprint)
@@ -228,14 +237,14 @@ class _AutoMLBase(BaseEstimator):
             "learners": learners,
             "search_space": search_space_description(learners, self._task),
             "automl_meta_version": __version__,
-            "random_state": int(self.random_state),
+            "random_state": random_state,
             "nearest_datasets": self.nearest_datasets_,
             "warm_start": warm_start_description(warm, task_model),
             **({"meta_init": initialisation_reference()}
                if any(LEARNERS[lr].meta_init for lr in learners) else {}),
         })
 
-        n_trials = 1 if trivial else self.n_trials
+        n_trials = 1 if trivial else requested_trials
         n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
         # Parallel workers share the cores: each trial gets its share of the threads.
         data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
@@ -247,13 +256,13 @@ class _AutoMLBase(BaseEstimator):
         if not study.get_trials(deepcopy=False):
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             initial, initial_attrs = first_trials(
-                warm, meta, self._task, learners, seed=self.random_state,
+                warm, meta, self._task, learners, seed=random_state,
                 fingerprint=fingerprint, time_budget=left, cv_folds=len(folds),
                 recipe=self.warm_start if isinstance(self.warm_start, str)
                 else DEFAULT_FIRST_WAVE)
         else:  # resuming: trials cut off by an interrupt run again first
             initial, initial_attrs = interrupted_trials(study)
-        share_run(study, storage, data, n_trials, deadline, trial_timeout=self.trial_timeout,
+        share_run(study, storage, data, n_trials, deadline, trial_timeout=trial_timeout,
                   memory_limit=self.memory_limit)
         quotas = split_trials(n_trials, n_jobs)
         if n_jobs > 1:  # every worker takes from the same queue of first trials
@@ -268,8 +277,8 @@ class _AutoMLBase(BaseEstimator):
                 helpers = LocalWorkers.start(storage.url, name, quotas[1:], data.n_threads)
             result = run_search(study, executor, learners=learners, task=self._task,
                                 n_trials=quotas[0], deadline=deadline,
-                                trial_timeout=self.trial_timeout,
-                                random_state=self.random_state, progress=progress,
+                                trial_timeout=trial_timeout,
+                                random_state=random_state, progress=progress,
                                 initial_configs=initial, initial_attrs=initial_attrs,
                                 budget_left=lambda: study_budget_left(study),
                                 reserve_refit=True)
@@ -286,7 +295,7 @@ class _AutoMLBase(BaseEstimator):
                 warnings.warn("No trial finished within the time budget; returning a baseline "
                               "model. Give a larger time_budget.", DataWarning, stacklevel=2)
                 config = {LEARNER_PARAM: "baseline"}
-                seed = trial_seed(self.random_state, 0)
+                seed = trial_seed(random_state, 0)
                 self.best_score_ = float("nan")
             else:
                 config, seed = dict(best.params), int(best.user_attrs["seed"])
@@ -307,6 +316,9 @@ class _AutoMLBase(BaseEstimator):
         self.metric_ = metric.name
         self.study_name_ = name
         self.storage_url_ = storage_url(self.storage)
+        # The real URL (with any password) stays in this process; pickles drop it.
+        self._storage_url_full = str(storage.url) if isinstance(
+            storage, optuna.storages.RDBStorage) else None
         self._storage_obj = storage if not isinstance(
             storage, optuna.storages.RDBStorage) else None
         self.fingerprint_ = fingerprint
@@ -367,10 +379,24 @@ class _AutoMLBase(BaseEstimator):
     # --------------------------------------------------------------- study
     @property
     def study_(self) -> optuna.Study:
-        """The Optuna study of the search, loaded from its storage."""
+        """The Optuna study of the search, loaded from its storage.
+
+        Raises ``StorageError`` when the storage or the study is gone (the model itself
+        still predicts). A model unpickled elsewhere connects without the password it
+        was fitted with (pickles never hold it): the database driver then reads it from
+        ``PGPASSWORD`` or ``~/.pgpass``.
+        """
         check_is_fitted(self, "best_estimator_")
-        storage = getattr(self, "_storage_obj", None) or get_storage(self.storage_url_)
-        return optuna.load_study(study_name=self.study_name_, storage=storage)
+        storage = getattr(self, "_storage_obj", None)
+        if storage is None:
+            url = getattr(self, "_storage_url_full", None) or self.storage_url_
+            storage = get_storage(url, create=False)
+        try:
+            return optuna.load_study(study_name=self.study_name_, storage=storage)
+        except KeyError as exc:
+            raise StorageError(f"The study {self.study_name_!r} is no longer in "
+                               f"{self.storage_url_}; the model still predicts, but its "
+                               "trials are gone.") from exc
 
     def leaderboard(self) -> pd.DataFrame:
         """One row per trial, best first: learner, parameters, CV score, fit time, state.
@@ -388,7 +414,22 @@ class _AutoMLBase(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_storage_obj", None)  # an in-memory storage does not travel
+        full = state.pop("_storage_url_full", None)  # nor does a database password
+        if full is not None:
+            state["storage_url_"] = without_password(full)
+        if isinstance(state.get("storage"), str):
+            state["storage"] = without_password(state["storage"])
         return state
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        if not isinstance(self.storage, str) or self.storage == storage_url(self.storage):
+            return super().__repr__(N_CHAR_MAX)
+        real = self.storage
+        try:  # scikit-learn's repr shows the parameters: not a database password
+            self.storage = storage_url(real)
+            return super().__repr__(N_CHAR_MAX)
+        finally:
+            self.storage = real
 
 
 class AutoMLClassifier(ClassifierMixin, _AutoMLBase):

@@ -78,6 +78,7 @@ def check_X(X: Any) -> pd.DataFrame:
                 "Column labels collide once turned into strings (for example 1 and '1'): "
                 f"{sorted({n for n in names if names.count(n) > 1})}. Rename them."
             )
+        _check_cell_types(X)
         frame = X.copy(deep=False)
         frame.columns = names
         frame = frame.reset_index(drop=True)
@@ -117,6 +118,25 @@ def check_X(X: Any) -> pd.DataFrame:
             "Subsample the rows or drop columns."
         )
     return frame
+
+
+def _check_cell_types(X: pd.DataFrame) -> None:
+    """Refuse complex columns, and object columns holding lists, dicts, sets or arrays
+    (no learner takes a container as a feature), naming the column."""
+    for col, dtype in X.dtypes.items():
+        if pd.api.types.is_complex_dtype(dtype):
+            raise DataTypeError(f"Column {col!r} holds complex numbers; pass real-valued "
+                                "features (e.g. its .real and .imag parts as two columns).")
+        if pd.api.types.is_object_dtype(dtype):
+            sample = X[col].dropna()
+            sample = sample.iloc[:1000] if len(sample) > 1000 else sample
+            bad = next((v for v in sample if isinstance(v, (list, tuple, dict, set,
+                                                            np.ndarray, complex))), None)
+            if bad is not None:
+                raise DataTypeError(
+                    f"Column {col!r} holds {type(bad).__name__} values (e.g. {bad!r:.60}); "
+                    "each cell must be a number, text, a date or a boolean. Expand it into "
+                    "columns or drop it.")
 
 
 def _single_column(shape: tuple[int, ...]) -> None:
@@ -211,7 +231,23 @@ def encode_target(y: pd.Series, task: str) -> tuple[np.ndarray | None, np.ndarra
     if len(classes) < 2:
         raise TargetError(f"y has only 1 class ({classes[0]!r}); classification needs at "
                           "least 2 classes.")
+    _warn_lookalike_labels(classes)
     return classes, encoded.astype(np.int64), len(classes)
+
+
+def _warn_lookalike_labels(classes: np.ndarray) -> None:
+    """Text labels that differ only in surrounding spaces or case ("yes", "yes ", "Yes")
+    are kept apart, as given, but rarely meant as different classes: say so."""
+    groups: dict[str, list[str]] = {}
+    for label in classes:
+        if isinstance(label, str):
+            groups.setdefault(label.strip().lower(), []).append(label)
+    alike = [names for names in groups.values() if len(names) > 1]
+    if alike:
+        shown = "; ".join(" and ".join(repr(n) for n in names) for names in alike[:3])
+        warnings.warn(f"Class labels {shown} differ only in spaces or case; they are kept as "
+                      "separate classes. If they are one class, clean them first, e.g. "
+                      "y.str.strip().str.lower().", DataWarning, stacklevel=4)
 
 
 def check_X_y(X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:

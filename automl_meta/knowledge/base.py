@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Iterable
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.storages import BaseStorage, RDBStorage
+from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import TrialState
 
 from .storage import get_storage, storage_url
@@ -45,6 +47,35 @@ def config_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
+def _read_only(storage: Any) -> BaseStorage:
+    """Open a knowledge storage for reading: a SQLite file must exist, and one without
+    Optuna's tables (an empty file, say) is read as an empty knowledge base, with a
+    warning, and never written to."""
+    if isinstance(storage, str) and storage.startswith("sqlite:///"):
+        path = Path(storage[len("sqlite:///"):].split("?", 1)[0])
+        if path.is_file() and not _has_optuna_tables(path):
+            warnings.warn(f"The knowledge base {str(path)!r} holds no Optuna studies (an "
+                          "empty or foreign SQLite file); it is read as empty and left "
+                          "untouched.", UserWarning, stacklevel=4)
+            return InMemoryStorage()
+        return get_storage(storage, create=False)
+    return get_storage(storage)
+
+
+def _has_optuna_tables(path: Path) -> bool:
+    import sqlite3
+
+    if path.stat().st_size == 0:
+        return False
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            found = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND "
+                                 "name='studies'").fetchone()
+    except sqlite3.DatabaseError:
+        return True  # not SQLite at all: get_storage names the problem
+    return found is not None
+
+
 class KnowledgeBase:
     """Read past experiences from one or more study storages.
 
@@ -66,7 +97,7 @@ class KnowledgeBase:
     def __init__(self, storages: Any = None, exclude: Iterable[str] = (),
                  exclude_families: Iterable[str] = ()):
         items = storages if isinstance(storages, (list, tuple)) else [storages]
-        self.storages: list[BaseStorage] = [get_storage(s) for s in items]
+        self.storages: list[BaseStorage] = [_read_only(s) for s in items]
         self.urls = [storage_url(s) for s in items]
         self.excluded = frozenset(exclude)
         self.excluded_families = frozenset(exclude_families)

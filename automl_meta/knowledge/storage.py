@@ -169,6 +169,13 @@ def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
         return rdb
     except (optuna.exceptions.StorageInternalError, RuntimeError, ValueError) as exc:
         raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
+    except ImportError as exc:  # a database URL whose driver is not installed
+        scheme = url.split("://", 1)[0]
+        raise StorageError(
+            f"Cannot open study storage {_redact(url)!r}: the database driver for "
+            f"{scheme!r} is not installed ({exc}). Install it (for MySQL: pip install "
+            "pymysql, and use a 'mysql+pymysql://...' URL), or use SQLite or "
+            "PostgreSQL.") from exc
     except Exception as exc:  # sqlalchemy errors: connection refused, bad file, old schema
         if type(exc).__module__.startswith("sqlalchemy"):
             raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
@@ -198,13 +205,34 @@ def storage_url(storage: str | BaseStorage | None) -> str:
     return _redact(default_storage_url() if storage is None else str(storage))
 
 
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.split("@", 1)
-        if ":" in creds:
-            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
-    return url
+def _redact(url: str, replacement: str | None = "***") -> str:
+    """``url`` with its password replaced (or, with ``replacement=None``, removed: the
+    driver then reads it from ``PGPASSWORD`` or ``~/.pgpass``). The host follows the
+    *last* ``@`` of the authority, so a password holding an unencoded ``@`` is hidden
+    whole.
+
+    >>> _redact("postgresql://me:p@ss@db.host:5432/studies")
+    'postgresql://me:***@db.host:5432/studies'
+    >>> _redact("postgresql://me:secret@db/x", None)
+    'postgresql://me@db/x'
+    """
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    creds, host = authority.rsplit("@", 1)
+    if ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    secret = "" if replacement is None else f":{replacement}"
+    return f"{scheme}://{user}{secret}@{host}{slash}{path}"
+
+
+def without_password(url: str) -> str:
+    """``url`` with no password in it (what a pickled model keeps)."""
+    return _redact(url, None)
 
 
 def widen_choices(storage: BaseStorage, study_name: str, param: str,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from shlex import quote
 from typing import Any
 
 __all__ = ["print_leaderboard", "print_summary"]
@@ -48,7 +49,9 @@ def print_summary(model: Any) -> None:
     if storage.startswith(("sqlite", "postgresql", "mysql")):
         from ..knowledge.storage import default_storage_url
 
-        where = "" if storage == default_storage_url() else f" --storage {storage}"
-        print(f"Report (HTML):       automl-meta report{where} --study {model.study_name_}")
+        # shell-quoted: a study named after a data file "x; touch y.csv" must paste safely
+        where = "" if storage == default_storage_url() else f" --storage {quote(storage)}"
+        print(f"Report (HTML):       automl-meta report{where} --study "
+              f"{quote(model.study_name_)}")
         print(f"optuna-dashboard:    automl-meta dashboard{where}")
         print(f"All stored studies:  automl-meta studies{where}")

@@ -215,8 +215,11 @@ class ProcessExecutor:
             return worker.replies.recv()
         except (EOFError, OSError):
             return self._death_outcome(worker)
-        except KeyboardInterrupt:
-            worker.kill()  # its trial is abandoned; a later search starts a fresh worker
+        except BaseException:
+            # Ctrl-C, or anything else mid-exchange: the worker may still send replies to
+            # this request, so it must never serve another search (whose messages would
+            # be out of step); its trial is abandoned and a later search starts afresh.
+            worker.kill()
             self._worker = None
             raise
 

@@ -104,7 +104,10 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
     """Evaluate trials of an existing study until its budget (or this worker's own
     ``n_trials`` / ``time_budget``) is used up; returns what this worker did."""
     from ..knowledge.storage import get_storage
+    from ..params import check_count, check_seconds
 
+    check_count("n_trials", n_trials)
+    check_seconds("time_budget", time_budget)
     store = get_storage(storage, create=False, wal=True)
     worker = os.getpid() if worker is None else worker
     try:

@@ -27,9 +27,16 @@ __all__ = ["SAMPLERS", "best_trial", "choose_sampler", "default_study_name",
 SAMPLERS = ("auto", "tpe", "bo")
 
 
+# Optuna stores study names in a VARCHAR(512) column.
+MAX_STUDY_NAME = 512
+
+
 def open_study(storage: Any, name: str, direction: str,
                sampler: optuna.samplers.BaseSampler, attrs: dict[str, Any]) -> optuna.Study:
     """Create the study, or continue an existing one of that name if it is compatible."""
+    if len(name) > MAX_STUDY_NAME:  # Optuna's column; PostgreSQL refuses longer ones
+        raise DataError(f"study_name is {len(name)} characters long; at most "
+                        f"{MAX_STUDY_NAME} are stored. Choose a shorter name.")
     # Optuna logs every finished trial at INFO; the progress bar reports them instead.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=storage, study_name=name, direction=direction,
