@@ -48,7 +48,7 @@ from .learners import LEARNERS, available_learners
 from .meta_features import extract as extract_meta_features
 from .meta_learning.location import initialisation_reference
 from .metrics import get_metric
-from .params import check_count, check_cv, check_seconds, check_seed
+from .params import ParameterError, check_count, check_cv, check_seconds, check_seed
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.progress import SearchProgress
 from .search.scale_out import (
@@ -56,6 +56,7 @@ from .search.scale_out import (
     share_run,
     split_trials,
     study_budget_left,
+    unshare_run,
     worker_count,
 )
 from .search.study import (
@@ -108,6 +109,7 @@ class _AutoMLBase(BaseEstimator):
         sampler: str = "auto",
         report: str | None = None,
         n_jobs: int = 1,
+        share_data: bool = False,
         device: str = "auto",
         random_state: int = 0,
         verbose: int = 1,
@@ -127,6 +129,7 @@ class _AutoMLBase(BaseEstimator):
         self.sampler = sampler
         self.report = report
         self.n_jobs = n_jobs
+        self.share_data = share_data
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -262,8 +265,13 @@ class _AutoMLBase(BaseEstimator):
                 else DEFAULT_FIRST_WAVE)
         else:  # resuming: trials cut off by an interrupt run again first
             initial, initial_attrs = interrupted_trials(study)
+        # The data goes into the study database only while workers may join.
+        if self.share_data and not isinstance(storage, optuna.storages.RDBStorage):
+            raise ParameterError("share_data=True needs a database storage the workers can "
+                                 "reach (SQLite file or PostgreSQL), not in-memory storage.")
+        shared = n_jobs > 1 or bool(self.share_data)
         share_run(study, storage, data, n_trials, deadline, trial_timeout=trial_timeout,
-                  memory_limit=self.memory_limit)
+                  memory_limit=self.memory_limit, share_data=shared)
         quotas = split_trials(n_trials, n_jobs)
         if n_jobs > 1:  # every worker takes from the same queue of first trials
             for config, attrs in zip(initial, initial_attrs, strict=True):
@@ -309,6 +317,12 @@ class _AutoMLBase(BaseEstimator):
                 helpers.stop()
             progress.close()
             executor.close()
+            if shared and not self.share_data:  # no worker can join an ended search
+                try:
+                    unshare_run(study, storage)
+                except Exception as exc:  # noqa: BLE001 - must not mask the search's own end
+                    logger.warning("The search's shared data could not be deleted (%s); "
+                                   "`automl-meta studies --purge-data` deletes it.", exc)
 
         self.best_config_ = config
         self.best_estimator_ = Pipeline([("clean", plan), *fitted.steps])
@@ -499,8 +513,14 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     n_jobs : int, default 1
         Worker processes evaluating trials in parallel on this machine (this process and
         ``n_jobs - 1`` ``automl-meta worker`` processes), sharing the storage and the
-        cores. Needs a database storage (SQLite or PostgreSQL). Workers on other machines
-        can join any search stored in a shared database: ``automl-meta worker``.
+        cores. Needs a database storage (SQLite or PostgreSQL). While the search runs,
+        its cleaned data is stored in the database for the workers, and deleted when it
+        ends.
+    share_data : bool, default False
+        Keep the search's cleaned data in the study database after the search, so that
+        ``automl-meta worker`` processes (on any machine that reaches the database) can
+        join or continue it. Only then, or with ``n_jobs > 1``, does training data go
+        into the database (``automl-meta studies --purge-data`` deletes it).
     device : {"auto", "cpu", "cuda"}, default "auto"
         Where the torch learners (``mlp``, ``mlp_meta``, ``protonet``) train: ``"auto"``
         uses CUDA when the worker process sees a GPU, else the CPU. CUDA is initialised

@@ -45,6 +45,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 study_name=args.study, random_state=args.seed, verbose=args.verbose,
                 knowledge=args.knowledge, warm_start=not args.no_warm_start,
                 report=args.report, n_jobs=args.n_jobs, device=args.device,
+                share_data=args.share_data,
                 **({"learners": args.learners} if args.learners else {}))
     print_leaderboard(model)
     print_summary(model)
@@ -91,9 +92,25 @@ def cmd_studies(args: argparse.Namespace) -> int:
     import optuna
 
     from .knowledge import get_storage, storage_url
+    from .search.payload import delete_payload, stored_payloads
 
     storage = get_storage(args.storage)
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=True)
+    if args.purge_data:
+        payloads = stored_payloads(storage)
+        by_uid = {s.user_attrs.get("uid"): s.study_name for s in summaries}
+        purged = 0
+        for key in payloads:
+            if args.study is None or by_uid.get(key) == args.study:
+                purged += delete_payload(storage, key)
+                if by_uid.get(key) is not None:
+                    study = optuna.load_study(study_name=by_uid[key], storage=storage)
+                    study.set_user_attr("run", {**study.user_attrs.get("run", {}),
+                                                "payload": None})
+        print(f"Deleted the stored data of {purged} search(es) in "
+              f"{storage_url(args.storage)}.")
+        return 0
+    payloads = stored_payloads(storage) if args.data else {}
     print(f"Studies in {storage_url(args.storage)}:")
     if not summaries:
         print("  (none yet)")
@@ -102,7 +119,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     for s in summaries:
         attrs = s.user_attrs
         best = s.best_trial.value if s.best_trial is not None else None
-        rows.append({
+        row = {
             "study": s.study_name,
             "dataset": attrs.get("dataset", ""),
             "task": attrs.get("task", ""),
@@ -110,10 +127,19 @@ def cmd_studies(args: argparse.Namespace) -> int:
             "best": "" if best is None else f"{best:.4f}",
             "trials": s.n_trials,
             "rows": attrs.get("n_rows", ""),
-        })
+        }
+        if args.data:
+            size = payloads.get(attrs.get("uid"))
+            row["stored data"] = "" if size is None else f"{size / 1e6:.2f} MB"
+        if args.study is None or s.study_name == args.study:
+            rows.append(row)
     import pandas as pd
 
     print(pd.DataFrame(rows).to_string(index=False))
+    if args.data:
+        print(f"{len(payloads)} search(es) keep training data in this database "
+              f"({sum(payloads.values()) / 1e6:.2f} MB); `automl-meta studies --purge-data` "
+              "deletes it.")
     return 0
 
 
@@ -365,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=1, metavar="K",
                    help="worker processes on this machine (default 1; needs a database "
                         "storage); `automl-meta worker` adds workers from elsewhere")
+    p.add_argument("--share-data", action="store_true",
+                   help="keep the cleaned data in the study database after the search, so "
+                        "that `automl-meta worker` can join or continue it")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where torch learners train (default auto: CUDA when present)")
     p.add_argument("--seed", type=int, default=0)
@@ -421,8 +450,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("studies", help="list the stored studies",
-                       description="List studies with dataset, task, best score and trials.")
+                       description="List studies with dataset, task, best score and trials. "
+                                   "Training data is kept in a study database only for "
+                                   "searches that share it with workers (n_jobs > 1 while "
+                                   "they run, or share_data=True).")
     storage_arg(p)
+    p.add_argument("--study", default=None, metavar="NAME", help="only this study")
+    p.add_argument("--data", action="store_true",
+                   help="also show which searches keep training data in the database")
+    p.add_argument("--purge-data", action="store_true",
+                   help="delete the training data stored for workers (all, or --study's)")
     p.set_defaults(func=cmd_studies)
 
     p = sub.add_parser("meta-features", help="print a dataset's meta-features as JSON",

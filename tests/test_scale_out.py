@@ -85,7 +85,7 @@ def test_n_jobs_needs_a_shared_storage():
     X, y = xy(60)
     with pytest.raises(ValueError, match="n_jobs=2 needs a database storage"):
         AutoMLClassifier(n_trials=2, n_jobs=2, storage="memory", verbose=0).fit(X, y)
-    with pytest.raises(ValueError, match="n_jobs must be a positive integer"):
+    with pytest.raises(ValueError, match="n_jobs must be a whole number of at least 1"):
         AutoMLClassifier(n_trials=2, n_jobs=0, storage="memory", verbose=0).fit(X, y)
 
 
@@ -93,7 +93,7 @@ def test_worker_joins_a_study_and_resumes_without_repeating(tmp_path):
     url = f"sqlite:///{tmp_path / 'join.db'}"
     X, y = xy()
     AutoMLClassifier(n_trials=2, storage=url, study_name="s", learners=["linear"],
-                     warm_start=False, verbose=0).fit(X, y)
+                     warm_start=False, verbose=0, share_data=True).fit(X, y)
     study = optuna.load_study(study_name="s", storage=url)
     study.set_user_attr("budget", {"n_trials": 6, "deadline": None})  # still in progress
     before = {t.number: t.value for t in study.trials}
@@ -123,7 +123,7 @@ def _hanging_study(url: str, name: str, extra_modes=()) -> optuna.Study:
     first.enqueue_trial({"learner": "fault_injection", "fault_injection.mode": "ok"})
     AutoMLClassifier(n_trials=1, storage=url, study_name=name, learners=["fault_injection"],
                      trial_timeout=3, metric="accuracy", warm_start=False,
-                     verbose=0).fit(X, y)
+                     verbose=0, share_data=True).fit(X, y)
     study = optuna.load_study(study_name=name, storage=url)
     study.set_user_attr("budget", {"n_trials": None, "deadline": None})
     for mode in ("hang", *extra_modes):
@@ -205,7 +205,8 @@ def test_workers_reconnect_after_a_postgres_restart(pg_study_name):
     """Robustness part 2, case 9: PostgreSQL restarts mid-study; the worker reconnects."""
     X, y = xy(120)
     AutoMLClassifier(n_trials=1, storage=PG_URL, study_name=pg_study_name,
-                     learners=["linear"], cv=3, warm_start=False, verbose=0).fit(X, y)
+                     learners=["linear"], cv=3, warm_start=False, verbose=0,
+                     share_data=True).fit(X, y)
     study = optuna.load_study(study_name=pg_study_name, storage=PG_URL)
     study.set_user_attr("budget", {"n_trials": 41, "deadline": None})
     worker = subprocess.Popen([*CLI, "worker", "--storage", PG_URL, "--study", pg_study_name,
@@ -407,3 +408,85 @@ def test_widen_choices_on_postgres(pg_study_name):
     study.optimize(lambda t: float(len(t.suggest_categorical("learner", ["a", "bb", "ccc"]))),
                    1)
     assert [t.value for t in study.trials[3:]] == [3.0]
+
+
+def test_training_data_stays_in_the_database_only_while_workers_may_join(tmp_path):
+    """A single-process fit leaves no training data in its SQLite file; a shared search
+    keeps it (workers join), until purged; n_jobs > 1 deletes it when the search ends."""
+    from automl_meta.knowledge import get_storage
+    from automl_meta.search.payload import stored_payloads
+
+    url = f"sqlite:///{tmp_path / 'data.db'}"
+    X, y = xy(80)
+    AutoMLClassifier(n_trials=2, storage=url, study_name="alone", learners=["linear"],
+                     warm_start=False, verbose=0).fit(X, y)
+    assert stored_payloads(get_storage(url)) == {}
+    AutoMLClassifier(n_trials=2, n_jobs=2, storage=url, study_name="pair",
+                     learners=["linear"], warm_start=False, verbose=0).fit(X, y)
+    assert stored_payloads(get_storage(url)) == {}
+    AutoMLClassifier(n_trials=1, storage=url, study_name="shared", learners=["linear"],
+                     warm_start=False, verbose=0, share_data=True).fit(X, y)
+    assert len(stored_payloads(get_storage(url))) == 1
+    out = subprocess.run([*CLI, "studies", "--storage", url, "--data"], capture_output=True,
+                         text=True, timeout=60)
+    assert "1 search(es) keep training data" in out.stdout, out.stderr
+    out = subprocess.run([*CLI, "studies", "--storage", url, "--purge-data"],
+                         capture_output=True, text=True, timeout=60)
+    assert "Deleted the stored data of 1 search(es)" in out.stdout, out.stderr
+    assert stored_payloads(get_storage(url)) == {}
+    out = subprocess.run([*CLI, "worker", "--storage", url, "--study", "shared"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "shares no data for workers" in out.stderr
+
+
+def test_a_tampered_payload_is_refused_without_running_it(tmp_path):
+    import pickle
+    import zlib
+
+    from automl_meta.exceptions import StorageError
+    from automl_meta.knowledge import get_storage
+    from automl_meta.search import payload
+
+    class Boom:
+        def __reduce__(self):
+            target = str(tmp_path / "pwned")
+            return (exec, (f"open({target!r}, 'w').write('ran')",))
+
+    storage = get_storage(f"sqlite:///{tmp_path / 't.db'}")
+    engine, table = payload._table(storage)
+    with engine.begin() as conn:  # the old format: a pickle, which would run code
+        conn.execute(table.insert().values(key="k", data=zlib.compress(pickle.dumps(Boom()))))
+    with pytest.raises(StorageError, match="not a valid automl-meta payload"):
+        payload.load_payload(storage, "k")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_knowledge_export_carries_no_training_data(tmp_path):
+    from automl_meta.knowledge import export_knowledge, get_storage
+    from automl_meta.search.payload import stored_payloads
+
+    url = f"sqlite:///{tmp_path / 'src.db'}"
+    X, y = xy(80)
+    AutoMLClassifier(n_trials=1, storage=url, study_name="shared", learners=["linear"],
+                     warm_start=False, verbose=0, share_data=True).fit(X, y)
+    assert stored_payloads(get_storage(url))
+    export_knowledge(url, str(tmp_path / "export.db"))
+    assert stored_payloads(get_storage(f"sqlite:///{tmp_path / 'export.db'}")) == {}
+
+
+def test_opening_a_study_database_again_keeps_its_write_ahead_log(tmp_path):
+    """Opening a storage once more (the file is checked to be SQLite) must not release
+    this process's locks on it: a helper worker would then delete the write-ahead log's
+    shared memory, and every later write here failed with "disk I/O error"."""
+    from automl_meta.knowledge import get_storage
+
+    url = f"sqlite:///{tmp_path / 'wal.db'}"
+    X, y = xy(80)
+    AutoMLClassifier(n_trials=2, storage=url, study_name="alone", learners=["linear"],
+                     warm_start=False, verbose=0).fit(X, y)
+    assert len(optuna.get_all_study_summaries(get_storage(url))) == 1
+    AutoMLClassifier(n_trials=2, n_jobs=2, storage=url, study_name="pair",
+                     learners=["linear"], warm_start=False, verbose=0).fit(X, y)
+    study = optuna.load_study(study_name="pair", storage=get_storage(url))
+    study.set_user_attr("written", True)  # a write after the helpers have gone
+    assert optuna.load_study(study_name="pair", storage=url).user_attrs["written"]

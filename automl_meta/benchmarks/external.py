@@ -23,9 +23,13 @@ accuracy (multiclass), R² (floored at -1). Settings:
   ``time_budget``, AutoGluon's ``time_limit``); methods ``default`` (``fit`` as a user
   runs it: the warm start from the shipped knowledge base), ``cold``
   (``warm_start=False``), ``flaml``, ``autogluon``;
-- ``1t``, ``5t``: a number of trials; ``default``, ``cold`` and (at 1 trial) ``flaml_zeroshot``
-  (``flaml.default``'s zero-shot LightGBM: one configuration chosen from the data's
-  meta-features).
+- ``1t``, ``5t``: a number of trials; ``default``, ``cold`` and (at 1 trial)
+  ``flaml_zeroshot`` (``flaml.default``'s zero-shot LightGBM: one configuration chosen
+  from the data's meta-features); first-wave recipes ``wave_portfolio``,
+  ``wave_defaults``, ``wave_mixed`` (``warm_start=<recipe>``; ``default`` is
+  ``"proposals"``); and for the knowledge curve ``kb10``, ``kb25``, ``kb50``: the
+  default fit warm-started from a proposal model built on that share of the shipped
+  knowledge base's families (a seeded draw; ``default`` is 100 %).
 
 Wall time is the whole ``fit`` (search, final model, start-up inside the process). Results
 are stored one JSON file per run (re-running resumes); the tables (W/T/L with a two-sided
@@ -62,7 +66,11 @@ from .warm_start_real import _pin  # one core per benchmark process
 SETTINGS: dict[str, tuple[str, float]] = {"15s": ("budget", 15.0), "60s": ("budget", 60.0),
                                           "1t": ("trials", 1), "5t": ("trials", 5)}
 BUDGET_METHODS = ("default", "cold", "flaml", "autogluon")
-TRIAL_METHODS = ("default", "cold", "flaml_zeroshot")
+TRIAL_METHODS = ("default", "cold", "flaml_zeroshot", "wave_portfolio", "wave_defaults",
+                 "wave_mixed", "kb10", "kb25", "kb50")
+# Methods run unless asked for by name (--methods): the recipes and the curve are studies.
+EXTRA_METHODS = ("wave_portfolio", "wave_defaults", "wave_mixed", "kb10", "kb25", "kb50")
+CURVE_SEED = 0
 TIE = 0.002  # score differences below this count as ties
 
 
@@ -240,6 +248,26 @@ def _run_autogluon(dataset: External, X_train, X_test, y_train, budget: float,
     return prediction, classes, info["seconds"], info["n_trials"], info["best"]
 
 
+_CURVE_MODELS: dict[int, Any] = {}
+
+
+def curve_model(percent: int) -> Any:
+    """The proposal model of ``percent`` % of the shipped knowledge base's families (a
+    seeded draw, nested: the 10 % are among the 25 %), built once per process."""
+    if percent not in _CURVE_MODELS:
+        from ..knowledge import KnowledgeBase
+        from ..knowledge.storage import shipped_knowledge_url
+        from ..warm_start.suggest import proposal_model_for
+
+        kb = KnowledgeBase(shipped_knowledge_url())
+        families = sorted(set(kb.datasets()["family"].astype(str)))
+        order = np.random.default_rng(CURVE_SEED).permutation(len(families))
+        keep = {families[i] for i in order[:max(1, round(len(families) * percent / 100))]}
+        _CURVE_MODELS[percent] = proposal_model_for(
+            kb.exclude(families=[f for f in families if f not in keep]))
+    return _CURVE_MODELS[percent]
+
+
 def run_one(key: str, setting: str, method: str, seed: int,
             autogluon_python: str | None = None) -> dict[str, Any]:
     """One method on one dataset split, under one setting; see the module docstring."""
@@ -279,9 +307,13 @@ def run_one(key: str, setting: str, method: str, seed: int,
         from ..automl import AutoMLClassifier, AutoMLRegressor
 
         budget = {"time_budget": amount} if kind == "budget" else {"n_trials": int(amount)}
+        warm: Any = method == "default"
+        if method.startswith("wave_"):
+            warm = method[len("wave_"):]
+        elif method.startswith("kb"):
+            warm = curve_model(int(method[2:]))
         model = (AutoMLClassifier if clf else AutoMLRegressor)(
-            storage="memory", random_state=seed, verbose=0, warm_start=method == "default",
-            **budget)
+            storage="memory", random_state=seed, verbose=0, warm_start=warm, **budget)
         model.fit(X_train, y_train, dataset_name=dataset.item)
         seconds = time.perf_counter() - started
         classes = list(model.classes_) if clf else []
@@ -320,7 +352,7 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]
     ...         for k, m, s in (("a", "default", 0.9), ("a", "cold", 0.8),
     ...                         ("b", "default", 0.5), ("b", "cold", 0.6))]
     >>> per, overall = summarise(rows, ["default", "cold"])
-    >>> overall.loc["cold", "default W/T/L"], overall.loc["cold", "sign-test p"]
+    >>> overall.loc["cold", "default W/T/L"], float(overall.loc["cold", "sign-test p"])
     ('1/0/1', 1.0)
     """
     frame = pd.DataFrame(results)
@@ -379,7 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default="benchmarks/external")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     parser.add_argument("--methods", nargs="+", default=None,
-                        help="only these methods (default: every method of each setting)")
+                        help="only these methods (default: each setting's main methods; "
+                             "the first-wave recipes and the knowledge curve by name)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--datasets", nargs="+", help="only these keys (package:item)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -393,7 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def methods_of(setting: str) -> list[str]:
         pool = BUDGET_METHODS if SETTINGS[setting][0] == "budget" else TRIAL_METHODS
         pool = [m for m in pool if m != "flaml_zeroshot" or setting == "1t"]
-        return [m for m in pool if args.methods is None or m in args.methods]
+        if args.methods is None:
+            return [m for m in pool if m not in EXTRA_METHODS]
+        return [m for m in pool if m in args.methods]
 
     def path(key: str, setting: str, method: str, seed: int) -> Path:
         tag = f"{key}-{setting}-{method}-{seed}"

@@ -29,7 +29,6 @@ CONNECT_TIMEOUT = 10
 # next worker that asks for a trial. Override with AUTOML_META_HEARTBEAT="interval,grace".
 HEARTBEAT_ENV = "AUTOML_META_HEARTBEAT"
 DEFAULT_HEARTBEAT = (10, 60)
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def default_storage_url() -> str:
@@ -84,11 +83,27 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that exists but is not a SQLite database: never write over it."""
+    """Refuse a file that exists but is not a SQLite database: never write over it.
+
+    The file is read through SQLite, never with ``open()``: closing a plain file handle
+    on a database releases every POSIX lock this process holds on it, so another process
+    (a search's helper worker) would take itself for the last user, remove the write-ahead
+    log's shared memory, and this process's open connections would then fail with
+    "disk I/O error".
+    """
+    import sqlite3
+    from contextlib import closing
+
     if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as fh:
-            header = fh.read(len(_SQLITE_MAGIC))
-        if header != _SQLITE_MAGIC:
+        valid = True
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=rw", uri=True)) as conn:
+                conn.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError:
+            pass  # cannot open it here (permissions): opening the storage says so
+        except sqlite3.DatabaseError:  # "file is not a database", "malformed"
+            valid = False
+        if not valid:
             raise StorageError(
                 f"{str(path)!r} exists but is not a SQLite database (truncated or another "
                 "file?). automl-meta will not overwrite it; move it away or pass another "

@@ -33,7 +33,7 @@ from .._version import __version__
 from ..exceptions import AutoMLError
 from .evaluation import EvaluationData
 from .executor import make_executor
-from .payload import load_payload, save_payload
+from .payload import delete_payload, load_payload, save_payload
 from .progress import SearchProgress
 from .runner import SearchResult, run_search, with_retry
 from .study import make_sampler
@@ -77,20 +77,30 @@ def worker_count(n_jobs: Any, storage: Any, trivial: bool, n_trials: int | None)
 
 def share_run(study: optuna.Study, storage: Any, data: EvaluationData,
               n_trials: int | None, deadline: float | None, *,
-              trial_timeout: float | None, memory_limit: Any) -> None:
+              trial_timeout: float | None, memory_limit: Any, share_data: bool) -> None:
     """Record the budget (``n_trials`` more than the study counts so far; the monotonic
-    ``deadline``) and the run settings in the study, and the data beside it in the
-    database, so that workers elsewhere need only the storage URL and the study name."""
+    ``deadline``) and the run settings in the study; with ``share_data`` (workers may
+    join: a database storage is needed), the data beside it in the database, so that
+    workers elsewhere need only the storage URL and the study name."""
     counted = len(study.get_trials(deepcopy=False, states=COUNTED))
     seconds = None if deadline is None else deadline - time.monotonic()
     study.set_user_attr("budget", budget_attrs(
         None if n_trials is None else counted + n_trials, seconds))
     payload = None
-    if isinstance(storage, optuna.storages.RDBStorage):
+    if share_data:
         payload = study.user_attrs["uid"]
         save_payload(storage, payload, data)
     study.set_user_attr("run", {"trial_timeout": trial_timeout,
                                 "memory_limit": memory_limit, "payload": payload})
+
+
+def unshare_run(study: optuna.Study, storage: Any) -> bool:
+    """Delete the data a search shared (its search has ended); whether there was any."""
+    payload = study.user_attrs.get("run", {}).get("payload")
+    if payload is None:
+        return False
+    study.set_user_attr("run", {**study.user_attrs["run"], "payload": None})
+    return delete_payload(storage, payload)
 
 
 def worker_sampler(random_state: int, worker: int) -> optuna.samplers.BaseSampler:
@@ -128,6 +138,11 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
             "same version on every worker.")
     study.sampler = worker_sampler(int(attrs.get("random_state", 0)), worker)
     run = attrs["run"]
+    if run.get("payload") is None:
+        raise AutoMLError(
+            f"Study {study_name!r} shares no data for workers: its search has ended, or "
+            "was started with n_jobs=1. Start it with fit(..., n_jobs=K) or "
+            "fit(..., share_data=True) to let workers join.")
     data = load_payload(store, run["payload"])
     data.n_threads = threads or cpu_count()
     deadlines = []
