@@ -84,6 +84,8 @@ __all__ = ["AutoMLClassifier", "AutoMLRegressor", "fit", "DEFAULT_TIME_BUDGET"]
 
 # Seconds of search when neither n_trials nor time_budget is given.
 DEFAULT_TIME_BUDGET = 60.0
+# The share of a time budget the meta-features may take before the search.
+META_FEATURE_SHARE = 0.1
 
 
 class _AutoMLBase(BaseEstimator):
@@ -212,8 +214,11 @@ class _AutoMLBase(BaseEstimator):
         folds = make_folds(y_model, self._task, cv, random_state)
         fingerprint = dataset_fingerprint(frame, y_series)
 
-        meta = extract_meta_features(frame, y_series, self._task,
-                                     random_state=random_state)
+        # The pre-search phase counts against the budget: meta-feature groups not started
+        # within their share of it get neutral values.
+        meta = extract_meta_features(
+            frame, y_series, self._task, random_state=random_state,
+            deadline=None if deadline is None else started + META_FEATURE_SHARE * budget)
         trivial = learners == ["baseline"]
         storage = get_storage(self.storage, wal=True)
         warm = None if trivial or self.warm_start is False else fit_proposal_model(

@@ -88,3 +88,37 @@ def test_cli_prints_json(tmp_path):
     out = subprocess.run([cli, "meta-features", str(path), "--target", "target", "--groups",
                           "simple"], capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["n_classes"] == 3.0
+
+
+def test_wide_data_is_described_from_a_bounded_sample_of_columns():
+    """300 x 5,000: every costly group looks at a seeded sample of the columns (the
+    landmarkers once ran for minutes here, before any trial)."""
+    import numpy as np
+
+    from automl_meta.meta_features.groups import LANDMARK_COLUMNS
+    from automl_meta.meta_features.prepare import prepare
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5000))
+    y = (X[:, 7] > 0).astype(int)
+    data = prepare(X, y, "classification")
+    num, cat = data.columns(LANDMARK_COLUMNS)
+    assert len(num) + len(cat) == LANDMARK_COLUMNS
+    assert np.array_equal(num, prepare(X, y, "classification").columns(LANDMARK_COLUMNS)[0])
+    assert data.imputed(np.arange(10), LANDMARK_COLUMNS).shape == (10, LANDMARK_COLUMNS)
+    out = extract(X, y, "classification", groups=["landmarking", "model_based"])
+    assert out and all(np.isfinite(v) for v in out.values())
+
+
+def test_a_deadline_leaves_the_groups_not_started_at_their_neutral_values():
+    import time
+
+    from sklearn.datasets import load_wine
+
+    from automl_meta.meta_features import neutral_values
+
+    X, y = load_wine(return_X_y=True)
+    out = extract(X, y, deadline=time.monotonic() - 1)
+    assert out == {k: neutral_values()[k] for k in out}
+    full = extract(X, y)
+    assert full["n_rows"] == 178 and out["n_rows"] != full["n_rows"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,7 +35,7 @@ def _groups(groups: Iterable[str] | None) -> list[str]:
 
 
 def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None = None,
-            random_state: int = 0) -> dict[str, float]:
+            random_state: int = 0, deadline: float | None = None) -> dict[str, float]:
     """Describe a dataset by named meta-features.
 
     Parameters
@@ -46,7 +47,12 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
         Any of ``"simple"``, ``"statistical"``, ``"info_theory"``, ``"landmarking"``,
         ``"model_based"`` (default: all).
     random_state : int
-        Seeds the subsampling of the expensive groups; the output is deterministic.
+        Seeds the subsampling of the expensive groups (rows, and columns of very wide
+        data); the output is deterministic.
+    deadline : float, optional
+        A ``time.monotonic()`` time: groups not started by then get their neutral values
+        (logged), so extraction keeps to a search's time budget. Every group's cost is
+        bounded in rows and columns, so a started group ends soon after.
 
     Returns
     -------
@@ -66,6 +72,11 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
     out: dict[str, float] = {}
     for name in names:
         group = GROUPS[name]
+        if deadline is not None and time.monotonic() >= deadline:
+            logger.info("Meta-feature group %r not computed: out of time; neutral values "
+                        "used.", name)
+            out.update(group.neutral)
+            continue
         try:
             values = group.compute(data)
         except Exception as exc:  # noqa: BLE001 - one group failing must not lose the rest

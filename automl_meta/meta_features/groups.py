@@ -17,8 +17,14 @@ STAT_ROWS = 5_000
 INFO_ROWS = 5_000
 LANDMARK_ROWS = 2_000
 TREE_ROWS = 2_000
-# Columns looked at by the pairwise-correlation features.
+# Columns looked at by the pairwise-correlation features, and at most by the other
+# costly groups (a seeded sample of the columns beyond that: the groups describe shares
+# and averages, which a sample estimates, and their cost must not grow with width).
 CORR_COLUMNS = 50
+STAT_COLUMNS = 1_000
+INFO_COLUMNS = 500
+LANDMARK_COLUMNS = 100
+TREE_COLUMNS = 200
 N_BINS = 10
 
 
@@ -80,7 +86,7 @@ def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _statistical(d: PreparedData) -> dict[str, float]:
     rows = d.subsample(STAT_ROWS)
-    x = d.numeric[rows]
+    x = d.numeric[rows][:, d.columns(STAT_COLUMNS)[0]]
     out: dict[str, float] = {}
     if x.shape[1]:
         with warnings.catch_warnings():
@@ -97,7 +103,7 @@ def _statistical(d: PreparedData) -> dict[str, float]:
                 coefficient_of_variation_mean=float(np.nanmean(
                     std / np.maximum(np.abs(mean), 1e-12)).clip(max=1e6)),
             )
-        filled = d.imputed(rows)[:, : min(CORR_COLUMNS, x.shape[1])]
+        filled = d.imputed(rows, CORR_COLUMNS)[:, : min(CORR_COLUMNS, x.shape[1])]
         keep = filled.std(axis=0) > 0
         if keep.sum() >= 2:
             corr = np.abs(np.corrcoef(filled[:, keep], rowvar=False))
@@ -131,13 +137,14 @@ def _discretise(x: np.ndarray) -> np.ndarray:
 
 def _info_theory(d: PreparedData) -> dict[str, float]:
     rows = d.subsample(INFO_ROWS)
+    num, cat = d.columns(INFO_COLUMNS)
     parts = []
-    if d.numeric.shape[1]:
+    if len(num):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            parts.append(_discretise(d.numeric[rows]))
-    if d.categorical.shape[1]:
-        parts.append(d.categorical[rows] + 1)
+            parts.append(_discretise(d.numeric[rows][:, num]))
+    if len(cat):
+        parts.append(d.categorical[rows][:, cat] + 1)
     if d.task == "classification":
         target = d.y[rows]
     else:  # regression: the target in quantile bins
@@ -180,7 +187,7 @@ def _landmarking(d: PreparedData) -> dict[str, float]:
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     rows = d.subsample(LANDMARK_ROWS)
-    x = d.imputed(rows)
+    x = d.imputed(rows, LANDMARK_COLUMNS)
     y = d.y[rows]
     if x.shape[1] == 0:
         return {}
@@ -237,7 +244,7 @@ def _model_based(d: PreparedData) -> dict[str, float]:
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     rows = d.subsample(TREE_ROWS)
-    x = d.imputed(rows)
+    x = d.imputed(rows, TREE_COLUMNS)
     if x.shape[1] == 0:
         return {}
     cls = DecisionTreeClassifier if d.task == "classification" else DecisionTreeRegressor

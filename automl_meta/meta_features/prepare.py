@@ -40,9 +40,27 @@ class PreparedData:
         rng = np.random.default_rng(self.rng_seed)
         return np.sort(rng.choice(self.n_rows, size=max_rows, replace=False))
 
-    def imputed(self, rows: np.ndarray) -> np.ndarray:
-        """Numeric columns plus categorical codes, NaN replaced by column medians."""
-        block = np.hstack([self.numeric[rows], self.categorical[rows].astype(float)])
+    def columns(self, max_columns: int) -> tuple[np.ndarray, np.ndarray]:
+        """Deterministic column indices ``(numeric, categorical)``: all columns, or a
+        seeded sample of ``max_columns`` keeping the two kinds' proportions, so that the
+        costly groups stay bounded on very wide data."""
+        n_num, n_cat = self.numeric.shape[1], self.categorical.shape[1]
+        if n_num + n_cat <= max_columns:
+            return np.arange(n_num), np.arange(n_cat)
+        take_num = min(n_num, max(1 if n_num else 0,
+                                  round(max_columns * n_num / (n_num + n_cat))))
+        take_cat = min(n_cat, max_columns - take_num)
+        rng = np.random.default_rng(self.rng_seed + 1)
+        return (np.sort(rng.choice(n_num, take_num, replace=False)),
+                np.sort(rng.choice(n_cat, take_cat, replace=False)))
+
+    def imputed(self, rows: np.ndarray, max_columns: int | None = None) -> np.ndarray:
+        """Numeric columns plus categorical codes, NaN replaced by column medians (at most
+        ``max_columns`` columns, a seeded sample: :meth:`columns`)."""
+        num, cat = (slice(None), slice(None)) if max_columns is None else self.columns(
+            max_columns)
+        block = np.hstack([self.numeric[rows][:, num],
+                           self.categorical[rows][:, cat].astype(float)])
         if block.size == 0:
             return block
         with warnings.catch_warnings():
