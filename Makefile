@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   create .venv, install automl-meta, run a demo fit on a bundled dataset
-#   make test   create .venv, install automl-meta with test tools, run the test suite
+#   make test   create .venv, install automl-meta with test tools, run the linters, the
+#               strict docs build and the test suite
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint docs clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +28,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check automl_meta tests
+	$(VENV)/bin/mkdocs build --strict --quiet
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check automl_meta tests
 
+# The documentation site, built offline into site/ (warnings are errors).
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info
