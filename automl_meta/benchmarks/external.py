@@ -21,8 +21,9 @@ accuracy (multiclass), R² (floored at -1). Settings:
 
 - ``15s``, ``60s``: a time budget (automl-meta's ``time_budget``, FLAML's
   ``time_budget``, AutoGluon's ``time_limit``); methods ``default`` (``fit`` as a user
-  runs it: the warm start from the shipped knowledge base), ``cold``
-  (``warm_start=False``), ``flaml``, ``autogluon``;
+  runs it: the warm start from the shipped knowledge base, an ensemble of the trials),
+  ``cold`` (``warm_start=False``), ``single`` (``ensemble=False``: the best trial refit),
+  ``flaml``, ``autogluon``;
 - ``1t``, ``5t``: a number of trials; ``default``, ``cold`` and (at 1 trial)
   ``flaml_zeroshot`` (``flaml.default``'s zero-shot LightGBM: one configuration chosen
   from the data's meta-features); first-wave recipes ``wave_portfolio``,
@@ -45,6 +46,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -65,7 +67,7 @@ from .warm_start_real import _pin  # one core per benchmark process
 
 SETTINGS: dict[str, tuple[str, float]] = {"15s": ("budget", 15.0), "60s": ("budget", 60.0),
                                           "1t": ("trials", 1), "5t": ("trials", 5)}
-BUDGET_METHODS = ("default", "cold", "flaml", "autogluon")
+BUDGET_METHODS = ("default", "cold", "single", "flaml", "autogluon")
 TRIAL_METHODS = ("default", "cold", "flaml_zeroshot", "wave_portfolio", "wave_defaults",
                  "wave_mixed", "kb10", "kb25", "kb50")
 # Methods run unless asked for by name (--methods): the recipes and the curve are studies.
@@ -277,6 +279,7 @@ def run_one(key: str, setting: str, method: str, seed: int,
     X_train, X_test, y_train, y_test = split(dataset, seed)
     kind, amount = SETTINGS[setting]
     clf = dataset.task == "classification"
+    extra: dict[str, Any] = {}
     started = time.perf_counter()
     if method == "autogluon":
         if not autogluon_python:
@@ -307,24 +310,29 @@ def run_one(key: str, setting: str, method: str, seed: int,
         from ..automl import AutoMLClassifier, AutoMLRegressor
 
         budget = {"time_budget": amount} if kind == "budget" else {"n_trials": int(amount)}
-        warm: Any = method == "default"
+        warm: Any = method in ("default", "single")
         if method.startswith("wave_"):
             warm = method[len("wave_"):]
         elif method.startswith("kb"):
             warm = curve_model(int(method[2:]))
         model = (AutoMLClassifier if clf else AutoMLRegressor)(
-            storage="memory", random_state=seed, verbose=0, warm_start=warm, **budget)
+            storage="memory", random_state=seed, verbose=0, warm_start=warm,
+            **({"ensemble": False} if method == "single" else {}), **budget)
         model.fit(X_train, y_train, dataset_name=dataset.item)
         seconds = time.perf_counter() - started
         classes = list(model.classes_) if clf else []
         best, n_trials = str(model.best_config_.get("learner")), len(model.study_.trials)
+        predicted_at = time.perf_counter()
         prediction = model.predict_proba(X_test) if clf else model.predict(X_test)
+        extra = {"predict_ms": round(1000 * (time.perf_counter() - predicted_at), 1),
+                 "model_mb": round(len(pickle.dumps(model)) / 1e6, 3),
+                 "ensemble_size": len(getattr(model, "ensemble_", None) or [])}
     metric, score, score01 = holdout_scores(dataset.task, y_test, classes,
                                             np.asarray(prediction))
     return {"key": key, "task": dataset.task, "setting": setting, "method": method,
             "seed": seed, "metric": metric, "score": score, "score01": score01,
             "seconds": round(seconds, 2), "n_trials": n_trials, "best": best,
-            "n_train": len(y_train), "n_features": X_train.shape[1]}
+            "n_train": len(y_train), "n_features": X_train.shape[1], **extra}
 
 
 def sign_test(wins: int, losses: int) -> float:
@@ -341,8 +349,8 @@ def sign_test(wins: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def summarise(results: list[dict[str, Any]], methods: Sequence[str]
-              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def summarise(results: list[dict[str, Any]], methods: Sequence[str],
+              budget: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per dataset each method's score (mean over seeds; a failed run is the dataset's
     worst); per method: mean rank, mean score01, W/T/L (with the sign test's p) of
     ``default`` against every other method, wall time, trials, failed runs.
@@ -385,6 +393,12 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str]
     overall["median s"] = seconds.median()
     overall["max s"] = seconds.max()
     overall["median trials"] = frame.groupby("method")["n_trials"].median()
+    if budget is not None:  # returned within 10 % (or 1 s) of the budget
+        late = frame["seconds"] > np.maximum(1.1 * budget, budget + 1.0)
+        overall["late (>10 %)"] = late.groupby(frame["method"]).sum().astype(int)
+    for column, name in (("model_mb", "median MB"), ("predict_ms", "median predict ms")):
+        if column in frame:
+            overall[name] = frame.groupby("method")[column].median()
     overall["failed runs"] = [int(errors.get(m, 0)) for m in present]
     return per.round(4), overall
 
@@ -465,7 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    for m in methods_of(setting) if (p := path(k, setting, m, s)).exists()]
         if not results:
             continue
-        per, overall = summarise(results, methods_of(setting))
+        kind, amount = SETTINGS[setting]
+        per, overall = summarise(results, methods_of(setting),
+                                 amount if kind == "budget" else None)
         tables[setting] = overall
         sections.append(f"## {setting}\n\n{markdown_table(overall, 3)}\n\n"
                         f"{markdown_table(per.reset_index().set_index('key'), 4)}\n")
