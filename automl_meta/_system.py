@@ -46,3 +46,21 @@ def child_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
     return env
+
+
+def die_with_parent(sig: int, parent: int | None = None) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (a killed driver or
+    worker must not leave a trial running on in an orphan). With ``parent`` (the pid it
+    should have), exit at once if that parent is already gone."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+    except OSError:
+        return  # no glibc (e.g. musl): the driver's pipe closing still stops an idle worker
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), sig)

@@ -179,8 +179,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
+    from ._system import die_with_parent
     from .knowledge.storage import storage_url
     from .search.scale_out import join_study
+
+    helper_of = os.environ.get("AUTOML_META_HELPER_OF")
+    if helper_of:  # a fit's local helper: a killed fit (kill -9) must not leave it running
+        die_with_parent(signal.SIGTERM, int(helper_of))
 
     print(f"Worker {args.worker_id or ''} joining study {args.study!r} in "
           f"{storage_url(args.storage)}".replace("  ", " "), flush=True)

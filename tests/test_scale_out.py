@@ -490,3 +490,26 @@ def test_opening_a_study_database_again_keeps_its_write_ahead_log(tmp_path):
     study = optuna.load_study(study_name="pair", storage=get_storage(url))
     study.set_user_attr("written", True)  # a write after the helpers have gone
     assert optuna.load_study(study_name="pair", storage=url).user_attrs["written"]
+
+
+def test_a_killed_fit_takes_its_local_helpers_with_it(tmp_path):
+    """kill -9 of a fit's process: its helper worker stops too (SIGTERM from the kernel,
+    so it records its running trial as interrupted) instead of running on alone."""
+    url = f"sqlite:///{tmp_path / 'orphan.db'}"
+    _hanging_study(url, "o")
+    script = ("import sys, time\n"
+              "from automl_meta.search.scale_out import LocalWorkers\n"
+              f"LocalWorkers.start({url!r}, 'o', [1], 1)\n"
+              "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    _wait_running(url, "o")
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        last = _trials(url, "o")[-1]
+        if last.state != TrialState.RUNNING:
+            break
+        time.sleep(0.3)
+    assert last.state == TrialState.FAIL
+    assert last.user_attrs["failure_reason"] == "interrupted"

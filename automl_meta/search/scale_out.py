@@ -179,7 +179,8 @@ class LocalWorkers:
     @classmethod
     def start(cls, url: str, study_name: str, quotas: list[int | None], threads: int
               ) -> LocalWorkers:
-        env = child_env(AUTOML_META_STORAGE=url)  # not on the command line: secrets
+        # the URL not on the command line (secrets); the helpers stop if this process dies
+        env = child_env(AUTOML_META_STORAGE=url, AUTOML_META_HELPER_OF=str(os.getpid()))
         procs = []
         for i, quota in enumerate(quotas, 1):
             cmd = [sys.executable, "-m", "automl_meta.cli", "worker", "--study", study_name,
