@@ -50,6 +50,7 @@ from .meta_learning.location import initialisation_reference
 from .metrics import get_metric
 from .params import ParameterError, check_count, check_cv, check_seconds, check_seed
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
+from .search.executor import prewarm
 from .search.progress import SearchProgress
 from .search.scale_out import (
     LocalWorkers,
@@ -175,6 +176,8 @@ class _AutoMLBase(BaseEstimator):
         check_count("memory_limit", self.memory_limit)
         if budget is None and requested_trials is None:
             budget = DEFAULT_TIME_BUDGET
+        if self.isolation == "process":  # its start overlaps the set-up below
+            prewarm(self.memory_limit)
         deadline = started + budget if budget is not None else None
 
         was_frame = isinstance(X, pd.DataFrame)

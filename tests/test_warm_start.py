@@ -594,3 +594,31 @@ def test_a_second_fit_of_the_same_data_starts_from_the_first_fits_best(tmp_path,
     named = AutoMLClassifier(study_name="third", knowledge=knowledge, **options).fit(X, y)
     assert all(t.user_attrs["origin"] != "warm-start:same-dataset"
                for t in named.study_.trials)
+
+
+def test_the_knowledge_digest_is_remembered_per_file_state(tmp_path, monkeypatch):
+    """A fit reads the knowledge base's digest to know its artifact is current; for an
+    unchanged SQLite file it is remembered (in this process and the user's cache)."""
+    import optuna
+
+    from automl_meta.warm_start import artifact
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(artifact, "_DIGESTS", {})
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    optuna.create_study(storage=url, study_name="s")
+    calls = []
+    real = KnowledgeBase.digest
+
+    def counted(self):
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(KnowledgeBase, "digest", counted)
+    first = artifact.knowledge_digest(KnowledgeBase(url))
+    assert artifact.knowledge_digest(KnowledgeBase(url)) == first and len(calls) == 1
+    monkeypatch.setattr(artifact, "_DIGESTS", {})  # a new process: the cache file answers
+    assert artifact.knowledge_digest(KnowledgeBase(url)) == first and len(calls) == 1
+    optuna.create_study(storage=url, study_name="t")  # the file changed: hashed again
+    assert artifact.knowledge_digest(KnowledgeBase(url)) == real(KnowledgeBase(url))
+    assert len(calls) == 2

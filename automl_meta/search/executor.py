@@ -113,6 +113,17 @@ class _IdlePool:
 _POOL = _IdlePool()
 
 
+def prewarm(memory_limit: int | None = None) -> None:
+    """Start a worker now, into the idle pool, unless one is idle already: its interpreter
+    starts and imports the scientific stack (about a second) while this process works out
+    meta-features and the warm start; the search's executor then takes it."""
+    limit = int(memory_limit or total_memory_bytes() * DEFAULT_MEMORY_SHARE)
+    with _POOL._lock:
+        if any(w.memory_limit == limit and w.alive() for w in _POOL._idle):
+            return
+    _POOL.give(_Worker(limit))
+
+
 class InProcessExecutor:
     """Evaluate trials in this process (``isolation="none"``); no time limit applies."""
 

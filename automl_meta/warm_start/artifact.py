@@ -112,12 +112,70 @@ def _booster(text: str | None) -> Any:
     return lgb.Booster(model_str=text)
 
 
+_DIGESTS: dict[tuple, str] = {}
+DIGEST_CACHE_SIZE = 32
+
+
+def _file_key(kb: Any) -> tuple | None:
+    """What identifies the contents of a single SQLite knowledge base without reading it:
+    its path, size and modification time (and its write-ahead log's)."""
+    if len(kb.urls) != 1 or kb.excluded or kb.excluded_families:
+        return None
+    url = str(kb.urls[0])
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url[len("sqlite:///"):].split("?", 1)[0]).resolve()
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    wal = Path(f"{path}-wal")
+    extra = (wal.stat().st_size, wal.stat().st_mtime_ns) if wal.exists() else ()
+    return (str(path), stat.st_size, stat.st_mtime_ns, *extra)
+
+
+def _digest_cache_file() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "automl-meta" / "knowledge-digests.json"
+
+
+def knowledge_digest(kb: Any) -> str:
+    """``kb.digest()``, remembered per file state (in this process and in the user's cache
+    directory): reading every study of a large knowledge base to hash it took most of a
+    second of each fit's set-up."""
+    key = _file_key(kb)
+    if key is None:
+        return kb.digest()
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    cache_file = _digest_cache_file()
+    stored: dict[str, Any] = {}
+    try:
+        stored = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        stored = {}
+    entry = stored.get(key[0])
+    if isinstance(entry, dict) and entry.get("key") == list(key):
+        _DIGESTS[key] = str(entry["digest"])
+        return _DIGESTS[key]
+    digest = _DIGESTS[key] = kb.digest()
+    try:
+        stored.pop(key[0], None)
+        stored[key[0]] = {"key": list(key), "digest": digest}
+        stored = dict(list(stored.items())[-DIGEST_CACHE_SIZE:])  # the latest files only
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(stored))
+    except OSError:
+        pass  # no writable cache directory: this process still remembers it
+    return digest
+
+
 def load_or_build(kb: Any, path: str | os.PathLike[str] | None = None,
                   rebuild: bool = False) -> ProposalModel:
     """The proposal model of knowledge base ``kb``: read from ``path`` when it is current
     (same knowledge digest and format version), else built and, where ``path`` is given
     and writable, saved there."""
-    digest = kb.digest()
+    digest = knowledge_digest(kb)
     if path is not None and Path(path).exists() and not rebuild:
         try:
             model = load_proposal_model(path)
