@@ -51,6 +51,8 @@ from .metrics import get_metric
 from .params import ParameterError, check_count, check_cv, check_seconds, check_seed
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.executor import prewarm
+from .search.final_model import build_ensemble, ensemble_reserve, record_ensemble
+from .search.payload import delete_oof, load_oof
 from .search.progress import SearchProgress
 from .search.scale_out import (
     LocalWorkers,
@@ -113,6 +115,7 @@ class _AutoMLBase(BaseEstimator):
         report: str | None = None,
         n_jobs: int = 1,
         share_data: bool = False,
+        ensemble: bool = True,
         device: str = "auto",
         random_state: int = 0,
         verbose: int = 1,
@@ -133,6 +136,7 @@ class _AutoMLBase(BaseEstimator):
         self.report = report
         self.n_jobs = n_jobs
         self.share_data = share_data
+        self.ensemble = ensemble
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -297,7 +301,9 @@ class _AutoMLBase(BaseEstimator):
                                 random_state=random_state, progress=progress,
                                 initial_configs=initial, initial_attrs=initial_attrs,
                                 budget_left=lambda: study_budget_left(study),
-                                reserve_refit=True)
+                                reserve_refit=True,
+                                ensemble_reserve=None if not self.ensemble or budget is None
+                                else ensemble_reserve(budget))
             if helpers is not None:
                 progress.close()
                 left = None if deadline is None else deadline - time.monotonic()
@@ -316,7 +322,18 @@ class _AutoMLBase(BaseEstimator):
             else:
                 config, seed = dict(best.params), int(best.user_attrs["seed"])
                 self.best_score_ = float(best.value)  # type: ignore[arg-type]
-            if config[LEARNER_PARAM] == "baseline":  # trivial: no worker (re)start needed
+            ensembled = None
+            if self.ensemble and config[LEARNER_PARAM] != "baseline":
+                shared_oof = {} if not shared else load_oof(
+                    storage, study.user_attrs["uid"],
+                    [t.number for t in study.get_trials(deepcopy=False)
+                     if t.number not in result.oof])
+                ensembled = build_ensemble(study, result, executor, y_model, metric,
+                                           self._task, n_classes, sample_weight=weights,
+                                           deadline=deadline, shared_oof=shared_oof)
+            if ensembled is not None:
+                fitted = Pipeline([("ensemble", ensembled.model)])
+            elif config[LEARNER_PARAM] == "baseline":  # trivial: no worker (re)start needed
                 fitted = Evaluator(data).refit(config, seed)
             else:
                 fitted = executor.refit(config, seed)
@@ -328,12 +345,16 @@ class _AutoMLBase(BaseEstimator):
             if shared and not self.share_data:  # no worker can join an ended search
                 try:
                     unshare_run(study, storage)
+                    delete_oof(storage, study.user_attrs["uid"])
                 except Exception as exc:  # noqa: BLE001 - must not mask the search's own end
                     logger.warning("The search's shared data could not be deleted (%s); "
                                    "`automl-meta studies --purge-data` deletes it.", exc)
 
         self.best_config_ = config
         self.best_estimator_ = Pipeline([("clean", plan), *fitted.steps])
+        self.ensemble_ = None if ensembled is None else ensembled.members
+        self.ensemble_record_ = None if ensembled is None else record_ensemble(study,
+                                                                               ensembled)
         self.task_ = self._task
         self.metric_ = metric.name
         self.study_name_ = name
@@ -524,6 +545,12 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         cores. Needs a database storage (SQLite or PostgreSQL). While the search runs,
         its cleaned data is stored in the database for the workers, and deleted when it
         ends.
+    ensemble : bool, default True
+        Return an ensemble of the search's trials (greedy ensemble selection with
+        replacement over their out-of-fold predictions; each member predicts with its
+        cross-validation fold models, averaged, so nothing is refit on all rows).
+        ``False`` refits the best trial's configuration on all rows instead. The search
+        keeps a small share of the time budget for it (``ensemble_reserve``).
     share_data : bool, default False
         Keep the search's cleaned data in the study database after the search, so that
         ``automl-meta worker`` processes (on any machine that reaches the database) can
@@ -542,8 +569,12 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     Attributes
     ----------
     best_estimator_ : Pipeline
-        Cleaning, preprocessing and the best model, refit on all rows (predicting encoded
-        class indices; :meth:`predict` maps them back to the labels).
+        Cleaning, then the ensemble (``ensemble=True``) or the best model refit on all
+        rows with its preprocessing (predicting encoded class indices; :meth:`predict`
+        maps them back to the labels).
+    ensemble_ : list of dict or None
+        The ensemble's members: ``trial``, ``learner`` and ``weight`` (summing to 1);
+        None with ``ensemble=False`` (or when no trial could join an ensemble).
     best_config_ : dict
         The best configuration (``trial.params`` of the best trial).
     best_score_ : float

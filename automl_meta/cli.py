@@ -45,7 +45,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 study_name=args.study, random_state=args.seed, verbose=args.verbose,
                 knowledge=args.knowledge, warm_start=not args.no_warm_start,
                 report=args.report, n_jobs=args.n_jobs, device=args.device,
-                share_data=args.share_data,
+                share_data=args.share_data, ensemble=not args.no_ensemble,
                 **({"learners": args.learners} if args.learners else {}))
     print_leaderboard(model)
     print_summary(model)
@@ -75,6 +75,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         frame = frame.drop(columns=[target])
         if not args.target:
             print(f"Ignoring the column {target!r}: the model's target.", file=sys.stderr)
+    members = getattr(model, "ensemble_", None)
+    if members:
+        print(f"Predicting with an ensemble of {len(members)} trial(s): "
+              + ", ".join(f"{m['learner']} #{m['trial']} {m['weight']:.2f}" for m in members),
+              file=sys.stderr)
     out = pd.DataFrame({"prediction": model.predict(frame)})
     if args.proba and hasattr(model, "predict_proba"):
         proba = model.predict_proba(frame)
@@ -398,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=1, metavar="K",
                    help="worker processes on this machine (default 1; needs a database "
                         "storage); `automl-meta worker` adds workers from elsewhere")
+    p.add_argument("--no-ensemble", action="store_true",
+                   help="refit the best trial on all rows instead of ensembling the trials")
     p.add_argument("--share-data", action="store_true",
                    help="keep the cleaned data in the study database after the search, so "
                         "that `automl-meta worker` can join or continue it")

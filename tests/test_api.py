@@ -70,8 +70,7 @@ def test_fitted_attributes_and_leaderboard(fast):
     assert model.n_features_in_ == 4
     board = model.leaderboard()
     assert list(board.columns) == ["trial", "learner", "score", "fit_time", "state", "origin",
-                                   "params",
-                                   "failure_reason"]
+                                   "params", "failure_reason", "ensemble_weight"]
     assert len(board) == 3
     # log-loss is minimised: the best (first) row has the smallest score
     assert board["score"].iloc[0] == board["score"].min() == pytest.approx(model.best_score_)

@@ -43,7 +43,7 @@ def test_fit_predict_studies_round_trip(tmp_path, clf_frame):
               "--study", "cli-study", "--out", model, "--verbose", 0, "--report", report)
     assert out.returncode == 0, out.stderr
     assert "Leaderboard (roc_auc" in out.stdout
-    assert "Best model:" in out.stdout
+    assert "Best trial:" in out.stdout
     assert f"automl-meta dashboard --storage {storage}" in out.stdout
     assert f"Report written to {report}" in out.stdout and report.is_file()
     assert model.is_file()
@@ -133,7 +133,7 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):
         out, err = proc.communicate()
         pytest.fail(f"fit did not stop within 120 s of Ctrl-C; its log:\n{err[-3000:]}")
     assert proc.returncode == 0, err
-    assert "Best model:" in out
+    assert "Best trial:" in out
     trials = optuna.load_study(study_name="interrupted", storage=storage).trials
     assert trials[-1].state.name == "FAIL"
     assert trials[-1].user_attrs["failure_reason"] == "interrupted"

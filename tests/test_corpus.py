@@ -147,7 +147,7 @@ def test_catboost_learner_treats_categories_natively(clf_frame):
     from automl_meta import fit
 
     model = fit(clf_frame, "target", learners=["catboost"], n_trials=2, verbose=0,
-                storage="memory", warm_start=False, isolation="none")
+                storage="memory", warm_start=False, isolation="none", ensemble=False)
     assert set(model.leaderboard()["learner"]) == {"catboost"}
     assert model.best_score_ > 0.8
     fitted = model.best_estimator_.steps[-1][1]

@@ -219,7 +219,7 @@ def test_throughput_benchmark_runs_and_prints_a_table(capsys):
 
 TINY = dict(width=8, hidden=16, layers=1, n_out=10, k_shot=2, n_query=2,
             tasks_per_batch=3, inner_steps=1, steps=6)
-NAMES = ["iris", "wine", "breast_cancer", "digits"]
+NAMES = ["wine", "breast_cancer", "digits"]
 
 
 def _interrupted_then_resumed(train, recipe, out, monkeypatch):

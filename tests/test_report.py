@@ -26,8 +26,8 @@ CLI = [str(Path(sys.executable).parent / "automl-meta")]
 LEARNERS = ["linear", "knn", "random_forest"]
 # The knowledge base the repository ships (tests otherwise default to an empty one).
 SHIPPED = f"sqlite:///{Path(__file__).resolve().parents[1] / 'studies' / 'knowledge.db'}"
-SECTIONS = ("history", "warm_start", "families", "leaderboard", "importances", "meta_map",
-            "warm_vs_cold", "failures")
+SECTIONS = ("history", "warm_start", "families", "ensemble", "leaderboard", "importances",
+            "meta_map", "warm_vs_cold", "failures")
 
 
 @pytest.fixture(scope="module")

@@ -42,9 +42,18 @@ def print_summary(model: Any) -> None:
     from ..search_space import format_params, learner_params
 
     storage = model.storage_url_
-    print(f"\nBest model: {model.best_config_['learner']} "
+    print(f"\nBest trial: {model.best_config_['learner']} "
           f"({format_params(learner_params(model.best_config_))})")
     print(f"CV {model.metric_}: {model.best_score_:.4f}   fit took {model.fit_seconds_:.1f} s")
+    members = getattr(model, "ensemble_", None)
+    if members:
+        record = getattr(model, "ensemble_record_", {}) or {}
+        shown = ", ".join(f"{m['learner']} #{m['trial']} {m['weight']:.2f}" for m in members)
+        scores = ""
+        if "oof_score" in record:
+            scores = (f" (out-of-fold {model.metric_} {record['oof_score']:.4f}, best "
+                      f"single trial {record['best_single_oof_score']:.4f})")
+        print(f"Predicts with an ensemble of {len(members)} trial(s){scores}: {shown}")
     print(f"Study: {model.study_name_!r} in {storage}")
     if storage.startswith(("sqlite", "postgresql", "mysql")):
         from ..knowledge.storage import default_storage_url

@@ -336,6 +336,22 @@ class StudyReport:
                  "parameters": format_params(r.params, 3)} for r in top.itertuples()]
         return Section(html=table(rows, numeric=("trial", self.metric, "fit time (s)")))
 
+    def ensemble(self) -> Section | None:
+        record = self.attrs.get("ensemble")
+        if not record or not record.get("members"):
+            return None
+        by_number = {t.number: t for t in self.complete}
+        rows = [{"trial": m["trial"], "learner": m["learner"], "weight": _fmt(m["weight"], 2),
+                 f"CV {self.metric}": _fmt(by_number[m["trial"]].value)
+                 if m["trial"] in by_number else ""}
+                for m in sorted(record["members"], key=lambda m: -m["weight"])]
+        summary = (f"Out-of-fold {self.metric} of the ensemble: "
+                   f"{record['oof_score']:.4f}; of the best single trial: "
+                   f"{record['best_single_oof_score']:.4f} (both on the pooled out-of-fold "
+                   f"predictions). Built in {record.get('seconds', 0):.2f} s.")
+        return Section(html=note(summary) + table(
+            rows, numeric=("trial", "weight", f"CV {self.metric}")))
+
     def importances(self) -> Section:
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots
@@ -550,7 +566,8 @@ class StudyReport:
     # ------------------------------------------------------------ the page
     def render(self) -> str:
         builders = {"history": self.history, "warm_start": self.warm_start,
-                    "families": self.families, "leaderboard": self.leaderboard,
+                    "families": self.families, "ensemble": self.ensemble,
+                    "leaderboard": self.leaderboard,
                     "importances": self.importances, "meta_map": self.meta_map,
                     "warm_vs_cold": self.warm_vs_cold, "failures": self.failures}
         sections = {}

@@ -36,6 +36,82 @@ MAX_CANDIDATES = 16
 PER_FAMILY = 4
 
 
+def _auc(positive: np.ndarray, score: np.ndarray, w: np.ndarray | None) -> float:
+    """Binary ROC-AUC by midranks (Mann-Whitney), sample-weighted."""
+    from scipy.stats import rankdata
+
+    if w is None:
+        n_pos = int(positive.sum())
+        n_neg = len(positive) - n_pos
+        if n_pos == 0 or n_neg == 0:
+            return float("nan")
+        ranks = rankdata(score)
+        return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    order = np.argsort(score, kind="mergesort")
+    s, pos, wt = score[order], positive[order], w[order]
+    # weighted midrank AUC: pairs (pos, neg) with s_pos > s_neg count 1, ties 1/2
+    uniq, start = np.unique(s, return_index=True)
+    groups = np.split(np.arange(len(s)), start[1:])
+    neg_below = 0.0
+    total = 0.0
+    for g in groups:
+        wp = float(wt[g][pos[g]].sum())
+        wn = float(wt[g][~pos[g]].sum())
+        total += wp * (neg_below + 0.5 * wn)
+        neg_below += wn
+    p_all, n_all = float(wt[pos].sum()), float(wt[~pos].sum())
+    return total / (p_all * n_all) if p_all > 0 and n_all > 0 else float("nan")
+
+
+def fast_score(metric: Metric, y: np.ndarray, prediction: np.ndarray, n_classes: int,
+               sample_weight: np.ndarray | None = None) -> float:
+    """``metric`` of a prediction, computed with plain numpy: the selection scores
+    hundreds of blends, and scikit-learn's checks dominate at that count. Equal to
+    :mod:`automl_meta.metrics` (a test holds them together).
+
+    >>> from automl_meta.metrics import get_metric
+    >>> fast_score(get_metric("roc_auc", "classification"), np.array([0, 1, 1]),
+    ...            np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]), 2)
+    1.0
+    """
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+    def mean(values: np.ndarray) -> float:
+        return float(np.average(values, weights=w))
+
+    name = metric.name
+    if name == "roc_auc":
+        if n_classes == 2:
+            return _auc(y == 1, prediction[:, 1], w)
+        present = np.unique(y)
+        if len(present) < 2:
+            return float("nan")
+        proba = prediction[:, present]
+        proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-15, None)
+        return float(np.mean([_auc(y == c, proba[:, j], w) for j, c in enumerate(present)]))
+    if name == "log_loss":
+        proba = np.clip(prediction, 1e-15, 1.0)
+        proba = proba / proba.sum(axis=1, keepdims=True)
+        return mean(-np.log(proba[np.arange(len(y)), y]))
+    if name in ("accuracy", "balanced_accuracy"):
+        labels = np.argmax(prediction, axis=1)
+        if name == "accuracy":
+            return mean(labels == y)
+        weights = np.ones(len(y)) if w is None else w
+        recalls = [float(weights[(y == c) & (labels == c)].sum() / weights[y == c].sum())
+                   for c in np.unique(y)]
+        return float(np.mean(recalls))
+    error = y - prediction
+    if name == "r2":
+        centre = np.average(y, weights=w)
+        return 1.0 - mean(error ** 2) / mean((y - centre) ** 2)
+    if name == "rmse":
+        return float(np.sqrt(mean(error ** 2)))
+    if name == "mae":
+        return mean(np.abs(error))
+    return metric(y, prediction, n_classes, sample_weight)  # pragma: no cover
+
+
 def ensemble_score(prediction: np.ndarray, y: np.ndarray, metric: Metric, n_classes: int,
                    sample_weight: np.ndarray | None = None) -> float:
     """``metric`` of an (averaged) out-of-fold ``prediction``: probabilities for
@@ -46,9 +122,7 @@ def ensemble_score(prediction: np.ndarray, y: np.ndarray, metric: Metric, n_clas
     >>> ensemble_score(proba, np.array([0, 1, 0]), get_metric("accuracy", "classification"), 2)
     0.6666666666666666
     """
-    if metric.task == "classification" and not metric.needs_proba:
-        prediction = np.argmax(prediction, axis=1)
-    return metric(y, prediction, n_classes, sample_weight)
+    return fast_score(metric, y, prediction, n_classes, sample_weight)
 
 
 def select_ensemble(predictions: Sequence[np.ndarray], y: np.ndarray, metric: Metric,
@@ -147,6 +221,13 @@ class EnsembleModel(BaseEstimator):
     @property
     def classes_(self) -> np.ndarray:
         return np.arange(self.n_classes)
+
+    def fit(self, X: Any = None, y: Any = None) -> EnsembleModel:
+        """Nothing to fit: the members are the trials' fitted fold models."""
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
 
     def predict_proba(self, X: Any) -> np.ndarray:
         if self.task != "classification":

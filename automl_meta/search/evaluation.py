@@ -31,6 +31,28 @@ logger = logging.getLogger(__name__)
 
 # Fold matrices are cached while the cleaned data stays under this size.
 MAX_CACHED_BYTES = 512 * 1024**2
+# The fold models of a worker's this many best trials go back with their outcomes, for
+# the ensemble's members ...
+KEEP_FOLD_MODELS = 16
+# ... while its resident memory stays under this share of its memory cap.
+KEEP_MEMORY_SHARE = 0.5
+
+
+def _memory_to_spare() -> bool:
+    """Whether fold models may be handed back: this process's resident memory is under
+    ``KEEP_MEMORY_SHARE`` of its cap (``$AUTOML_META_WORKER_MEMORY``, else physical
+    memory)."""
+    import os
+
+    from .._system import total_memory_bytes
+
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            resident = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return True
+    cap = int(os.environ.get("AUTOML_META_WORKER_MEMORY") or total_memory_bytes())
+    return resident < KEEP_MEMORY_SHARE * cap
 
 
 @dataclass
@@ -93,7 +115,9 @@ class Evaluator:
     def __init__(self, data: EvaluationData):
         self.data = data
         self.metric = get_metric(data.metric, data.task, data.n_classes)
-        self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, Any]] = {}
+        # The fold models of the best trials so far, by trial seed (for ensembles).
+        self._kept: dict[int, float] = {}
         self._use_cache = int(data.X.memory_usage(deep=True).sum()) < MAX_CACHED_BYTES
         self._prepared: set[str] = set()
 
@@ -129,8 +153,9 @@ class Evaluator:
         except Exception as exc:  # noqa: BLE001 - the family's trial reports it
             logger.debug("Preparing %s failed (%s); its trial will report it.", learner, exc)
 
-    def _fold(self, kind: str, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Fold ``i``'s preprocessed (train, test) matrices for one preprocessing kind."""
+    def _fold(self, kind: str, i: int) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Fold ``i``'s preprocessed (train, test) matrices for one preprocessing kind, and
+        the preprocessor fitted on its training rows."""
         key = (kind, i)
         if key in self._cache:
             return self._cache[key]
@@ -141,7 +166,8 @@ class Evaluator:
             warnings.simplefilter("ignore")
             X_train = prep.fit_transform(d.X.iloc[train], d.y[train])
             X_test = prep.transform(d.X.iloc[test])
-        result = (np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64))
+        result = (np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64),
+                  prep)
         if self._use_cache:
             self._cache[key] = result
         return result
@@ -178,14 +204,18 @@ class Evaluator:
         kind = LEARNERS[config_learner(config)].preprocessing
         fold_scores: list[float] = []
         fit_time = 0.0
-        oof: np.ndarray | None = None  # out-of-fold predictions, for folds too small to score
+        # out-of-fold predictions: probabilities for classification whatever the metric
+        # (ensembles average them), values for regression
+        oof: np.ndarray | None = None
+        models: list[Pipeline] = []
+        clf = d.task == "classification"
         for i, (train, test) in enumerate(d.folds):
-            X_train, X_test = self._fold(kind, i)
+            X_train, X_test, prep = self._fold(kind, i)
             y_train = d.y[train]
             w_train = None if d.sample_weight is None else d.sample_weight[train]
             w_test = None if d.sample_weight is None else d.sample_weight[test]
             fold_config = config
-            if d.task == "classification" and len(np.unique(y_train)) < 2:
+            if clf and len(np.unique(y_train)) < 2:
                 fold_config = {"learner": "baseline"}  # the fold's training rows hold 1 class
             estimator = self._build(fold_config, seed, len(train))
             start = time.perf_counter()
@@ -193,30 +223,74 @@ class Evaluator:
                 warnings.simplefilter("ignore")
                 self._fit(estimator, X_train, y_train, w_train, config_learner(fold_config))
                 fit_time += time.perf_counter() - start
+                proba = _aligned_proba(estimator, X_test, d.n_classes) if clf else None
                 if self.metric.needs_proba:
-                    pred = _aligned_proba(estimator, X_test, d.n_classes)
+                    pred = proba
                 else:
                     pred = np.asarray(estimator.predict(X_test))
-                if np.issubdtype(pred.dtype, np.floating) and not np.all(np.isfinite(pred)):
+                kept = proba if clf else pred
+                if np.issubdtype(kept.dtype, np.floating) and not np.all(np.isfinite(kept)):
                     return TrialOutcome(ok=False, fold_scores=fold_scores, fit_time=fit_time,
                                         failure_reason="nan-score",
                                         failure_message=f"fold {i}: the learner predicted NaN "
                                                         "or infinity")
                 if oof is None:
-                    oof = np.zeros((len(d.y), *pred.shape[1:]), dtype=pred.dtype)
-                oof[test] = pred
+                    oof = np.zeros((len(d.y), *kept.shape[1:]), dtype=np.float64)
+                oof[test] = kept
                 fold_scores.append(self.metric(d.y[test], pred, d.n_classes, w_test))
+            models.append(Pipeline([("preprocess", prep), ("model", estimator)]))
         if all(np.isfinite(fold_scores)):
             score = float(np.mean(fold_scores))
         else:  # e.g. R² of a one-row fold: score the pooled out-of-fold predictions
-            score = self.metric(d.y, oof, d.n_classes, d.sample_weight)
+            pooled = np.argmax(oof, axis=1) if clf and not self.metric.needs_proba else oof
+            score = self.metric(d.y, pooled, d.n_classes, d.sample_weight)
         if not np.isfinite(score):
             return TrialOutcome(ok=False, fold_scores=fold_scores, fit_time=fit_time,
                                 failure_reason="nan-score",
                                 failure_message="the score is NaN or infinite on every fold")
-        extra = {"device": estimator.device_} if hasattr(estimator, "device_") else {}
+        extra: dict[str, Any] = {"device": estimator.device_} if hasattr(
+            estimator, "device_") else {}
+        if oof is not None:
+            extra["oof"] = oof.astype(np.float32)
+        if self._keep(seed, score, models):
+            extra["fold_models"] = models  # travel with the outcome: a killed worker
+            # (a trial stopped by the budget) would lose them
         return TrialOutcome(ok=True, score=score, fold_scores=fold_scores, fit_time=fit_time,
                             extra=extra)
+
+    # ------------------------------------------------------------- ensembles
+    def _keep(self, seed: int, score: float, models: list[Pipeline]) -> bool:
+        """Whether this trial is among the :data:`KEEP_FOLD_MODELS` best this evaluator
+        has scored (its fold models then go back with its outcome, for the ensemble),
+        unless memory is getting short."""
+        if KEEP_FOLD_MODELS <= 0 or not _memory_to_spare():
+            return False
+        sign = 1.0 if self.metric.greater_is_better else -1.0
+        self._kept[seed] = sign * score
+        if len(self._kept) > KEEP_FOLD_MODELS:
+            worst = min(self._kept, key=lambda k: self._kept[k])
+            del self._kept[worst]
+        return seed in self._kept
+
+    def fold_refit(self, config: dict[str, Any], seed: int) -> list[Pipeline]:
+        """Fit ``config`` on every fold's training rows again: the fold models of a trial
+        whose models are not kept here (scored by another worker)."""
+        d = self.data
+        kind = LEARNERS[config_learner(config)].preprocessing
+        models = []
+        threads = learner_threads(config_learner(config), len(d.y), d.n_threads)
+        with threadpool_limits(limits=threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i, (train, _) in enumerate(d.folds):
+                X_train, _, prep = self._fold(kind, i)
+                fold_config = config
+                if d.task == "classification" and len(np.unique(d.y[train])) < 2:
+                    fold_config = {"learner": "baseline"}
+                estimator = self._build(fold_config, seed, len(train))
+                w = None if d.sample_weight is None else d.sample_weight[train]
+                self._fit(estimator, X_train, d.y[train], w, config_learner(fold_config))
+                models.append(Pipeline([("preprocess", prep), ("model", estimator)]))
+        return models
 
     def refit(self, config: dict[str, Any], seed: int) -> Pipeline:
         """Fit ``config`` on all rows; returns the fitted (preprocessing, model) pipeline."""

@@ -137,6 +137,10 @@ class InProcessExecutor:
     def refit(self, config: dict[str, Any], seed: int) -> Any:
         return self._evaluator.refit(config, seed)
 
+    def fold_refit(self, config: dict[str, Any], seed: int, timeout: float | None = None
+                   ) -> list[Any]:
+        return self._evaluator.fold_refit(config, seed)
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -253,6 +257,19 @@ class ProcessExecutor:
         status, value = result
         if status != "ok":
             raise AutoMLError(f"Refitting the best configuration failed: "
+                              f"{value.failure_message}")
+        return pickle.loads(value)
+
+    def fold_refit(self, config: dict[str, Any], seed: int, timeout: float | None = None
+                   ) -> list[Any]:
+        """Fit ``config``'s fold models in the worker (within ``timeout`` seconds)."""
+        result = self._call("fold_refit", config, seed, timeout, True)
+        if isinstance(result, TrialOutcome):
+            raise AutoMLError(f"Refitting an ensemble member's folds failed: "
+                              f"{result.failure_reason}: {result.failure_message}")
+        status, value = result
+        if status != "ok":
+            raise AutoMLError(f"Refitting an ensemble member's folds failed: "
                               f"{value.failure_message}")
         return pickle.loads(value)
 

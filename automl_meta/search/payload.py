@@ -33,6 +33,7 @@ from ..exceptions import StorageError
 from .evaluation import EvaluationData
 
 TABLE = "automl_meta_payloads"
+OOF_TABLE = "automl_meta_oof"
 FORMAT = "automl-meta-payload/2"
 _MEMBERS = {"format.json", "settings.json", "X.parquet", "arrays.npz"}
 # What the workers need of the column plan (the data is already cleaned by it).
@@ -170,3 +171,61 @@ def stored_payloads(storage: BaseStorage) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(table.c.key, sa.func.length(table.c.data))).all()
     return {str(k): int(n) for k, n in rows}
+
+
+# ------------------------------------------------ out-of-fold predictions of a search
+def _oof_table(storage: BaseStorage) -> tuple[Any, Any]:
+    import sqlalchemy as sa
+
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage):
+        raise StorageError("Shared out-of-fold predictions need a database storage.")
+    meta = sa.MetaData()
+    table = sa.Table(OOF_TABLE, meta,
+                     sa.Column("key", sa.String(64), primary_key=True),
+                     sa.Column("number", sa.Integer, primary_key=True),
+                     sa.Column("data", sa.LargeBinary, nullable=False))
+    meta.create_all(backend.engine, checkfirst=True)
+    return backend.engine, table
+
+
+def save_oof(storage: BaseStorage, key: str, number: int, oof: np.ndarray) -> None:
+    """Store trial ``number``'s out-of-fold predictions for the search ``key`` (a study
+    ``uid``), so that the driver's ensemble can use trials other workers scored."""
+    import sqlalchemy as sa
+
+    engine, table = _oof_table(storage)
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(oof, dtype=np.float32), allow_pickle=False)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(table).where((table.c.key == key) & (table.c.number == number)))
+        conn.execute(sa.insert(table).values(key=key, number=int(number),
+                                             data=buffer.getvalue()))
+
+
+def load_oof(storage: BaseStorage, key: str, numbers: list[int]) -> dict[int, np.ndarray]:
+    """The stored out-of-fold predictions of these trials of search ``key``."""
+    import sqlalchemy as sa
+
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage) or not sa.inspect(backend.engine).has_table(
+            OOF_TABLE):
+        return {}
+    engine, table = _oof_table(storage)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(table.c.number, table.c.data).where(
+            (table.c.key == key) & table.c.number.in_([int(n) for n in numbers]))).all()
+    return {int(n): np.load(io.BytesIO(bytes(blob)), allow_pickle=False) for n, blob in rows}
+
+
+def delete_oof(storage: BaseStorage, key: str) -> None:
+    """Delete every stored out-of-fold prediction of search ``key``."""
+    import sqlalchemy as sa
+
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage) or not sa.inspect(backend.engine).has_table(
+            OOF_TABLE):
+        return
+    engine, table = _oof_table(storage)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(table).where(table.c.key == key))

@@ -37,6 +37,8 @@ REFIT_OVERHEAD = 0.3
 # than this multiple of the time left is not started (the cost model is within 2x for
 # nine trials in ten); the search goes on with the next one.
 PREDICTED_SLACK = 2.0
+# Out-of-fold predictions kept in memory for the ensemble: this many best trials.
+KEEP_OOF = 32
 # A storage call that fails because the database went away is retried with exponential
 # backoff (0.5, 1, 2, ... s) for about this long before the worker gives up.
 STORAGE_RETRY_SECONDS = 60.0
@@ -167,12 +169,34 @@ class SearchResult:
     refit_seconds: float = 0.0  # the best trial's estimated refit time on all rows
     # wall seconds of this search's completed trials, per learner family
     trial_seconds: dict[str, list[float]] = field(default_factory=dict)
+    # out-of-fold predictions of this search's best completed trials, by trial number,
+    # with their scores signed so that higher is better (at most KEEP_OOF of them)
+    oof: dict[int, Any] = field(default_factory=dict)
+    oof_scores: dict[int, float] = field(default_factory=dict)
+    # their fold models, where the worker handed them back (its best trials)
+    fold_models: dict[int, list[Any]] = field(default_factory=dict)
+    fixed_reserve: float | None = None  # seconds kept for building an ensemble instead
 
     def reserve(self) -> float:
-        """Seconds to keep for the final refit of the best trial so far."""
+        """Seconds to keep for the final model: the refit of the best trial so far, or a
+        fixed amount for building an ensemble from the trials' fold models."""
         if not self.n_complete:
             return 0.0
+        if self.fixed_reserve is not None:
+            return self.fixed_reserve
         return REFIT_SAFETY * self.refit_seconds + REFIT_OVERHEAD
+
+    def keep_oof(self, number: int, signed_score: float, oof: Any,
+                 fold_models: list[Any] | None = None) -> None:
+        """Keep a trial's out-of-fold predictions (and fold models, if any) if it is
+        among the best KEEP_OOF."""
+        self.oof[number], self.oof_scores[number] = oof, signed_score
+        if fold_models is not None:
+            self.fold_models[number] = fold_models
+        if len(self.oof) > KEEP_OOF:
+            worst = min(self.oof_scores, key=lambda n: (self.oof_scores[n], -n))
+            del self.oof[worst], self.oof_scores[worst]
+            self.fold_models.pop(worst, None)
 
 
 def _record(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
@@ -215,6 +239,8 @@ def run_search(
     initial_attrs: Sequence[dict] | None = None,
     budget_left: Callable[[], bool] | None = None,
     reserve_refit: bool = False,
+    ensemble_reserve: float | None = None,
+    oof_sink: Callable[[int, Any], None] | None = None,
 ) -> SearchResult:
     """Run trials until ``n_trials`` are done or the monotonic ``deadline`` passes.
 
@@ -238,12 +264,18 @@ def run_search(
     trial) says whether the study's shared budget allows another trial; trials of dead
     workers are failed (and retried) once their heartbeat is stale; storage calls are
     retried while the database is unreachable.
+
+    The best trials' out-of-fold predictions are kept in the result (``oof``), and each
+    completed trial's are handed to ``oof_sink(trial_number, oof)`` if given (a worker of
+    a shared search stores them for the driver's ensemble). With ``ensemble_reserve``
+    the time kept back for the final model is that many seconds (an ensemble is built
+    from the trials' fold models, nothing is refit) instead of the best trial's refit.
     """
     # Enqueued one at a time, just before they run: a search stopped early leaves no
     # waiting trials behind in the study.
     pending = list(zip(initial_configs, initial_attrs or [{"origin": "default"}] * len(
         initial_configs), strict=True))
-    result = SearchResult()
+    result = SearchResult(fixed_reserve=ensemble_reserve)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best: list[float] = []
     def deadline_now() -> float | None:
@@ -270,7 +302,8 @@ def run_search(
                            "enqueuing a trial")
             trial = with_retry(lambda a=asked: _ask(study, a), "asking for a trial")
             _run_one(study, trial, executor, learners, task, end, trial_timeout,
-                     random_state, result, maximize, best, skip_hopeless=reserve_refit)
+                     random_state, result, maximize, best, skip_hopeless=reserve_refit,
+                     oof_sink=oof_sink)
             progress.update(result.last_ok, best[0] if best else None)
         except KeyboardInterrupt:
             # A Ctrl-C held during the ask fires once the ask is done, before its trial
@@ -307,7 +340,8 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
              executor: ProcessExecutor | InProcessExecutor, learners: Sequence[str],
              task: Task, deadline: float | None, trial_timeout: float | None,
              random_state: int, result: SearchResult, maximize: bool,
-             best: list[float], skip_hopeless: bool = False) -> None:
+             best: list[float], skip_hopeless: bool = False,
+             oof_sink: Callable[[int, Any], None] | None = None) -> None:
     """Sample, evaluate and record one trial; updates ``result`` and ``best`` in place.
     With ``skip_hopeless``, a trial whose family's trials all took longer than the time
     left is recorded as failed (``"budget"``) without running, and the search stops."""
@@ -351,7 +385,19 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
         outcome.failure_reason = "budget"
         outcome.failure_message = "stopped: the search's time budget ran out"
         result.out_of_time = True
+    # kept here (and shared), never in the study
+    oof = outcome.extra.pop("oof", None)
+    models = outcome.extra.pop("fold_models", None)
     _record(trial, study, outcome)
+    if outcome.ok and oof is not None:
+        result.keep_oof(trial.number, outcome.score if maximize else -outcome.score, oof,
+                        models)
+        if oof_sink is not None:
+            try:
+                oof_sink(trial.number, oof)
+            except Exception as exc:  # noqa: BLE001 - the ensemble goes on without it
+                logger.warning("Trial %d's out-of-fold predictions were not shared (%s).",
+                               trial.number, exc)
     result.last_ok = outcome.ok
     if outcome.ok:
         result.n_complete += 1

@@ -33,7 +33,7 @@ from .._version import __version__
 from ..exceptions import AutoMLError
 from .evaluation import EvaluationData
 from .executor import make_executor
-from .payload import delete_payload, load_payload, save_payload
+from .payload import delete_payload, load_payload, save_oof, save_payload
 from .progress import SearchProgress
 from .runner import SearchResult, run_search, with_retry
 from .study import make_sampler
@@ -163,7 +163,10 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
                             n_trials=n_trials, deadline=deadline,
                             trial_timeout=run.get("trial_timeout"),
                             random_state=int(attrs.get("random_state", 0)),
-                            progress=progress, budget_left=lambda: study_budget_left(study))
+                            progress=progress, budget_left=lambda: study_budget_left(study),
+                            # the driver's ensemble uses the trials this worker scores
+                            oof_sink=lambda number, oof: save_oof(store, attrs["uid"],
+                                                                  number, oof))
     finally:
         progress.close()
         executor.close()

@@ -140,7 +140,11 @@ def failure_summary(study: optuna.Study) -> str:
 
 
 def leaderboard(study: optuna.Study) -> pd.DataFrame:
-    """The trials of ``study`` as a DataFrame, best first, failed trials last."""
+    """The trials of ``study`` as a DataFrame, best first, failed trials last; the
+    ``ensemble_weight`` column is each trial's weight in the fit's ensemble (0 if it is
+    not a member)."""
+    ensemble = (study.user_attrs.get("ensemble") or {}).get("members", [])
+    weights = {int(m["trial"]): float(m["weight"]) for m in ensemble}
     rows = []
     for t in study.get_trials(deepcopy=False):
         learner = t.params.get(LEARNER_PARAM, t.user_attrs.get("learner"))
@@ -154,9 +158,10 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
             "origin": t.user_attrs.get("origin"),
             "params": {k[len(prefix):]: v for k, v in t.params.items() if k.startswith(prefix)},
             "failure_reason": t.user_attrs.get("failure_reason"),
+            "ensemble_weight": weights.get(t.number, 0.0),
         })
     columns = ["trial", "learner", "score", "fit_time", "state", "origin", "params",
-               "failure_reason"]
+               "failure_reason", "ensemble_weight"]
     frame = pd.DataFrame(rows, columns=columns)
     ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
     frame["_ok"] = frame["state"] == "COMPLETE"

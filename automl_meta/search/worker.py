@@ -5,7 +5,8 @@ file descriptors 0 (requests) and a private duplicate of 1 (replies); the real s
 pointed at stderr so that whatever a learner prints cannot corrupt the protocol.
 
 Requests: ``("data", bytes)`` loads the pickled :class:`EvaluationData` (a worker can be
-reused for another search), ``("evaluate", config, seed)``, ``("refit", config, seed)`` and
+reused for another search), ``("evaluate", config, seed)``, ``("refit", config, seed)``,
+``("fold_refit", config, seed)`` (the fold models of a configuration) and
 ``("stop",)``. Each evaluate or refit request is acknowledged with ``("started", None)``
 once the learner family's first-use imports are done (:meth:`Evaluator.prepare`), then
 answered; the driver's time limit for the trial starts at the acknowledgement. torch is
@@ -59,17 +60,22 @@ def serve(requests: Connection, replies: Connection) -> None:
             evaluator = Evaluator(pickle.loads(message[1]))
             replies.send(("ready", None))
             continue
-        _, config, seed = message
         assert evaluator is not None, "the driver sends data before trials"
+        _, config, seed = message
         evaluator.prepare(config)  # first-use imports, before the trial's clock starts
         replies.send(("started", None))
         if command == "evaluate":
             outcome = evaluator.evaluate(config, seed)
             release_gpu_memory()
+            if "fold_models" in outcome.extra:  # plain pickle: torch's sharing reductions
+                # (file descriptors) do not cross to an unrelated process
+                outcome.extra["fold_models"] = pickle.dumps(outcome.extra["fold_models"],
+                                                            protocol=pickle.HIGHEST_PROTOCOL)
             replies.send(("ok", outcome))
-        elif command == "refit":
+        elif command in ("refit", "fold_refit"):
             try:
-                model = evaluator.refit(config, seed)
+                model = (evaluator.refit(config, seed) if command == "refit"
+                         else evaluator.fold_refit(config, seed))
                 replies.send(("ok", pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)))
             except Exception as exc:  # noqa: BLE001 - reported to the driver, which raises
                 replies.send(("error", failure_from_exception(exc)))
