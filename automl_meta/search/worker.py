@@ -20,6 +20,7 @@ import pickle
 import sys
 from multiprocessing.connection import Connection
 
+from .._system import die_with_parent
 from .evaluation import Evaluator, failure_from_exception
 
 
@@ -81,22 +82,10 @@ def serve(requests: Connection, replies: Connection) -> None:
                 replies.send(("error", failure_from_exception(exc)))
 
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (a killed driver or worker
-    must not leave a trial running on in an orphan)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+def main() -> None:
     import signal
 
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass  # no glibc (e.g. musl): the driver's pipe closing still stops an idle worker
-
-
-def main() -> None:
-    die_with_parent()
+    die_with_parent(signal.SIGKILL)
     reply_fd = os.dup(1)
     os.dup2(2, 1)  # learners' prints go to stderr, not into the protocol
     limit = os.environ.get("AUTOML_META_WORKER_MEMORY")
