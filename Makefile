@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   create .venv, install automl-meta, run a demo fit on a bundled dataset
-#   make test   create .venv, install automl-meta with test tools, run the linters, the
-#               strict docs build and the test suite
+#   make test   create .venv, install automl-meta with test tools, run ruff, mypy, the
+#               import-layer contract, the strict docs build and the test suite
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -28,11 +28,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check automl_meta tests
+	$(VENV)/bin/mypy automl_meta
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mkdocs build --strict --quiet
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check automl_meta tests
+	$(VENV)/bin/mypy automl_meta
+	$(VENV)/bin/lint-imports
 
 # The documentation site, built offline into site/ (warnings are errors).
 docs: $(STAMP)

@@ -6,7 +6,7 @@ import logging
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import optuna
@@ -81,7 +81,16 @@ from .warm_start.suggest import (
     warm_start_description,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .knowledge import KnowledgeBase
+    from .warm_start import ProposalModel
+
 logger = logging.getLogger(__name__)
+
+# What the storage, knowledge and warm_start parameters take.
+StorageLike = Union[str, "optuna.storages.BaseStorage", None]
+KnowledgeLike = Union[str, Sequence[str], "KnowledgeBase", None]
+WarmStartLike = Union[bool, str, "ProposalModel"]
 
 __all__ = ["AutoMLClassifier", "AutoMLRegressor", "fit", "DEFAULT_TIME_BUDGET"]
 
@@ -104,13 +113,13 @@ class _AutoMLBase(BaseEstimator):
         metric: str | None = None,
         learners: Sequence[str] | None = None,
         cv: int = 5,
-        storage: Any = None,
+        storage: StorageLike = None,
         study_name: str | None = None,
         trial_timeout: float | None = None,
         memory_limit: int | None = None,
         isolation: str = "process",
-        knowledge: Any = None,
-        warm_start: Any = True,
+        knowledge: KnowledgeLike = None,
+        warm_start: WarmStartLike = True,
         sampler: str = "auto",
         report: str | None = None,
         n_jobs: int = 1,
@@ -225,7 +234,8 @@ class _AutoMLBase(BaseEstimator):
         # within their share of it get neutral values.
         meta = extract_meta_features(
             frame, y_series, self._task, random_state=random_state,
-            deadline=None if deadline is None else started + META_FEATURE_SHARE * budget)
+            deadline=None if deadline is None or budget is None
+            else started + META_FEATURE_SHARE * budget)
         trivial = learners == ["baseline"]
         storage = get_storage(self.storage, wal=True)
         warm = None if trivial or self.warm_start is False else fit_proposal_model(
@@ -294,6 +304,7 @@ class _AutoMLBase(BaseEstimator):
         helpers = None
         try:
             if n_jobs > 1:
+                assert isinstance(storage, optuna.storages.RDBStorage)  # worker_count checks
                 helpers = LocalWorkers.start(storage.url, name, quotas[1:], data.n_threads)
             result = run_search(study, executor, learners=learners, task=self._task,
                                 n_trials=quotas[0], deadline=deadline,
@@ -604,8 +615,12 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
     _task: Task = "classification"
 
     def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
-        self.classes_, encoded, n_classes = encode_target(y, "classification")
+        classes, encoded, n_classes = encode_target(y, "classification")
+        assert classes is not None  # classification always has its classes
+        self.classes_ = classes
         return encoded, n_classes
+
+    classes_: np.ndarray
 
     def _decode(self, pred: np.ndarray) -> np.ndarray:
         return self.classes_[np.asarray(pred, dtype=int)]
@@ -650,10 +665,10 @@ def fit(
     n_trials: int | None = None,
     time_budget: float | None = None,
     metric: str | None = None,
-    storage: Any = None,
+    storage: StorageLike = None,
     study_name: str | None = None,
-    knowledge: Any = None,
-    warm_start: Any = True,
+    knowledge: KnowledgeLike = None,
+    warm_start: WarmStartLike = True,
     sampler: str = "auto",
     random_state: int = 0,
     verbose: int = 1,

@@ -134,7 +134,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
             "rows": attrs.get("n_rows", ""),
         }
         if args.data:
-            size = payloads.get(attrs.get("uid"))
+            size = payloads.get(str(attrs.get("uid")))
             row["stored data"] = "" if size is None else f"{size / 1e6:.2f} MB"
         if args.study is None or s.study_name == args.study:
             rows.append(row)

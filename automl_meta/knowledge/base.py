@@ -230,7 +230,7 @@ class KnowledgeBase:
         for fp, found in scored.items():
             ranked = [params for *_, params in sorted(found, key=lambda r: (-r[0], r[1]))]
             if one_per_learner:
-                firsts = {}
+                firsts: dict[Any, dict[str, Any]] = {}
                 for params in ranked:
                     firsts.setdefault(params.get("learner"), params)
                 ranked = list(firsts.values())

@@ -118,7 +118,8 @@ def available_learners(requested: Sequence[str] | None, n_rows: int, task: Task
         raise DataError(f"{wrong} cannot learn {task}: "
                         + "; ".join(f"{n} is for {' and '.join(LEARNERS[n].tasks)} only"
                                     for n in wrong) + ".")
-    kept = [n for n in names if LEARNERS[n].max_rows is None or n_rows <= LEARNERS[n].max_rows]
+    kept = [n for n in names
+            if (cap := LEARNERS[n].max_rows) is None or n_rows <= cap]
     skipped = sorted(set(names) - set(kept))
     if skipped:
         logger.info("Skipping %s for %d rows (too slow at this size).", skipped, n_rows)

@@ -214,7 +214,7 @@ class StudyReport:
         fig = go.Figure()
         if not self.trials:
             return Section(html=note("The study has no trials yet."))
-        values = [t.value for t in self.complete]
+        values = [float(t.value) for t in self.complete if t.value is not None]
         floor = (min(values) if self.maximize else max(values)) if values else 0.0
         warm_numbers = [t.number for t in self.trials if _origin(t).startswith("warm-start")]
         if warm_numbers:
@@ -303,7 +303,8 @@ class StudyReport:
             name = _learner(t)
             if name not in best or self._better(t.value, best[name].value):  # type: ignore
                 best[name] = t
-        order = sorted(best, key=lambda n: best[n].value, reverse=not self.maximize)
+        score = {n: float(t.value) for n, t in best.items() if t.value is not None}
+        order = sorted(score, key=score.__getitem__, reverse=not self.maximize)
         fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.65, 0.35],
                             subplot_titles=(f"best {self.metric} "
                                             f"({'higher' if self.maximize else 'lower'} "
@@ -318,7 +319,7 @@ class StudyReport:
             y=order, x=[best[n].user_attrs.get("fit_time", 0.0) for n in order],
             orientation="h", marker_color="#9ca3af", name="fit time",
             hovertemplate="%{y}: %{x:.2f} s<extra></extra>"), row=1, col=2)
-        values = [best[n].value for n in order]
+        values = [score[n] for n in order]
         span = (max(values) - min(values)) or abs(max(values)) or 1.0
         fig.update_xaxes(range=[min(values) - 0.45 * span, max(values) + 0.45 * span],
                          row=1, col=1)
@@ -442,7 +443,9 @@ class StudyReport:
             return Section(html=note(f"The knowledge base holds {len(frame)} {task} datasets; "
                                      "at least 3 are needed for a map."))
         names = [n for n in meta if n in frame.columns]
-        coords, here, explained = project(frame[names], pd.DataFrame([meta])[names])
+        coords, placed, explained = project(frame[names], pd.DataFrame([meta])[names])
+        assert placed is not None  # this dataset, placed with the others
+        here = placed
         near = {n["fingerprint"]: n for n in self.attrs.get("nearest_datasets") or []}
         is_near = np.array([fp in near for fp in frame.index])
         fig = go.Figure()

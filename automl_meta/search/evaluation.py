@@ -223,12 +223,12 @@ class Evaluator:
                 warnings.simplefilter("ignore")
                 self._fit(estimator, X_train, y_train, w_train, config_learner(fold_config))
                 fit_time += time.perf_counter() - start
-                proba = _aligned_proba(estimator, X_test, d.n_classes) if clf else None
-                if self.metric.needs_proba:
-                    pred = proba
+                if clf:  # probabilities kept whatever the metric; labels where it wants them
+                    kept = _aligned_proba(estimator, X_test, d.n_classes)
+                    pred = kept if self.metric.needs_proba else np.asarray(
+                        estimator.predict(X_test))
                 else:
-                    pred = np.asarray(estimator.predict(X_test))
-                kept = proba if clf else pred
+                    kept = pred = np.asarray(estimator.predict(X_test))
                 if np.issubdtype(kept.dtype, np.floating) and not np.all(np.isfinite(kept)):
                     return TrialOutcome(ok=False, fold_scores=fold_scores, fit_time=fit_time,
                                         failure_reason="nan-score",
@@ -239,6 +239,7 @@ class Evaluator:
                 oof[test] = kept
                 fold_scores.append(self.metric(d.y[test], pred, d.n_classes, w_test))
             models.append(Pipeline([("preprocess", prep), ("model", estimator)]))
+        assert oof is not None  # every fold predicted
         if all(np.isfinite(fold_scores)):
             score = float(np.mean(fold_scores))
         else:  # e.g. R² of a one-row fold: score the pooled out-of-fold predictions

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage, RDBStorage
 
+from .._types import TASKS, Task
 from ..data.plan import ColumnPlan
 from ..exceptions import StorageError
 from .evaluation import EvaluationData
@@ -71,7 +72,7 @@ def encode_payload(data: EvaluationData) -> bytes:
     table = io.BytesIO()
     data.X.to_parquet(table, index=False)
     npz = io.BytesIO()
-    np.savez_compressed(npz, **arrays)
+    np.savez_compressed(npz, **arrays)  # type: ignore[arg-type]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("format.json", json.dumps({"format": FORMAT}))
@@ -111,7 +112,7 @@ def decode_payload(blob: bytes) -> EvaluationData:
         for f in _PLAN_FIELDS:
             setattr(plan, f, [str(c) for c in settings["plan"][f]])
         return EvaluationData(X=X, y=arrays["y"], folds=folds, plan=plan,
-                              task=str(settings["task"]), metric=str(settings["metric"]),
+                              task=_task(settings["task"]), metric=str(settings["metric"]),
                               n_classes=int(settings["n_classes"]),
                               sample_weight=arrays.get("sample_weight"),
                               n_threads=int(settings["n_threads"]),
@@ -120,6 +121,12 @@ def decode_payload(blob: bytes) -> EvaluationData:
     except Exception as exc:  # noqa: BLE001 - a payload that is not exactly ours is refused
         raise StorageError(f"The study's stored data is not a valid automl-meta payload "
                            f"({type(exc).__name__}: {exc}); it is refused.") from exc
+
+
+def _task(value: Any) -> Task:
+    if value not in TASKS:
+        raise ValueError(f"unknown task {value!r}")
+    return value  # type: ignore[no-any-return]
 
 
 def save_payload(storage: BaseStorage, key: str, data: EvaluationData) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -298,9 +299,9 @@ def run_search(
                 break
             if pending:
                 config, attrs = pending.pop(0)
-                with_retry(lambda c=config, a=attrs: study.enqueue_trial(c, user_attrs=a),
+                with_retry(functools.partial(study.enqueue_trial, config, user_attrs=attrs),
                            "enqueuing a trial")
-            trial = with_retry(lambda a=asked: _ask(study, a), "asking for a trial")
+            trial = with_retry(functools.partial(_ask, study, asked), "asking for a trial")
             _run_one(study, trial, executor, learners, task, end, trial_timeout,
                      random_state, result, maximize, best, skip_hopeless=reserve_refit,
                      oof_sink=oof_sink)

@@ -39,7 +39,8 @@ def open_study(storage: Any, name: str, direction: str,
                         f"{MAX_STUDY_NAME} are stored. Choose a shorter name.")
     # Optuna logs every finished trial at INFO; the progress bar reports them instead.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(storage=storage, study_name=name, direction=direction,
+    study = optuna.create_study(storage=storage, study_name=name,
+                                direction=direction,  # type: ignore[arg-type]
                                 load_if_exists=True, sampler=sampler)
     old = study.user_attrs
     if old.get("fingerprint", attrs["fingerprint"]) != attrs["fingerprint"]:
@@ -99,7 +100,8 @@ def interrupted_trials(study: optuna.Study) -> tuple[list[dict], list[dict]]:
     their user attributes, to run again when the study is continued."""
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs.get("resumes") for t in trials}
-    configs, attrs = [], []
+    configs: list[dict[str, Any]] = []
+    attrs: list[dict[str, Any]] = []
     for t in trials:
         # cut off before its parameters were sampled: an enqueued trial still has its own
         params = t.params or t.system_attrs.get("fixed_params")

@@ -190,7 +190,7 @@ def _fine_tune(net: nn.Sequential, x: torch.Tensor, target: torch.Tensor, w: tor
     if rates is None:
         opt = torch.optim.SGD(params, lr=lr)
     else:
-        opt = _LearnedRatesSGD(params, [rates[name] * (lr / float(rates["base"]))
+        opt = _LearnedRatesSGD(params, [rates[name] * (lr / float(rates["base"]))  # type: ignore[assignment,arg-type]
                                         for name, _ in named])
     n = x.shape[0]
     start = [p.detach().clone() for p in params]
@@ -247,7 +247,7 @@ class _LearnedRatesSGD:
     @torch.no_grad()
     def step(self) -> None:
         for p, r in zip(self.params, self.rates, strict=True):
-            p.sub_(r * p.grad)
+            p.sub_(r * p.grad)  # type: ignore[operator]
 
 
 class MetaMLPClassifier(_MetaClassifier):
@@ -299,11 +299,11 @@ class MetaMLPClassifier(_MetaClassifier):
     def _tune(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
               view: int, rates: Rates) -> nn.Module:
         k = len(self.classes_)
-        out_layer: nn.Linear = list(net.children())[-1]
+        out_layer: nn.Linear = list(net.children())[-1]  # type: ignore[assignment]
         generated = self.head == "prototypes" or k > out_layer.out_features
         if generated:
             with torch.no_grad():
-                new = _prototype_layer(_encoder(net)(x), target, w, k)
+                new = _prototype_layer(_encoder(net)(x), target, w, k)  # type: ignore[arg-type]
         else:  # the first k meta-learned units (meta-training placed classes at random)
             new = nn.Linear(out_layer.in_features, k).to(x.device)
             with torch.no_grad():
@@ -350,7 +350,7 @@ class MetaMLPRegressor(RegressorMixin, _MetaBase):
 
     def _tune(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor, w: torch.Tensor,
               view: int, rates: Rates) -> nn.Module:
-        out_layer: nn.Linear = list(net.children())[-1]
+        out_layer: nn.Linear = list(net.children())[-1]  # type: ignore[assignment]
         new = nn.Linear(out_layer.in_features, 1).to(x.device)
         with torch.no_grad():
             new.weight.zero_()
@@ -410,7 +410,7 @@ class ProtoNetClassifier(_MetaClassifier):
 
     def _generate(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor,
                   w: torch.Tensor) -> nn.Module:
-        encoder = _encoder(net)
+        encoder = _encoder(net)  # type: ignore[arg-type]
         with torch.no_grad():
             e = encoder(x)
             if self.distance == "cosine":
