@@ -165,8 +165,8 @@ def test_shipped_knowledge_base_is_found_from_any_directory(tmp_path, monkeypatc
     shipped = Path(__file__).resolve().parents[1] / "studies" / "knowledge.db"
     out = run("knowledge", "list", cwd=tmp_path)
     assert out.returncode == 0
-    assert f"Datasets in sqlite:///{shipped.as_posix()}: 194" in out.stdout
-    assert "iris" in out.stdout and "classification" in out.stdout
+    assert f"Datasets in sqlite:///{shipped.as_posix()}: 320" in out.stdout
+    assert "wine" in out.stdout and "classification" in out.stdout
     assert not (tmp_path / "studies").exists()
 
 
