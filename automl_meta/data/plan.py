@@ -7,6 +7,7 @@ scaling and encoding are fitted per cross-validation fold by :mod:`.preprocessin
 
 from __future__ import annotations
 
+import datetime
 import logging
 import warnings
 from typing import Any
@@ -21,6 +22,9 @@ MISSING_TOKEN = "__missing__"
 UNKNOWN_TOKEN = "__unknown__"
 # Finite values beyond this magnitude are treated as missing (they overflow most learners).
 HUGE_VALUE = 1e300
+# Integers beyond this magnitude are not exact in float64: such a column is shifted by its
+# training minimum (in exact integer arithmetic) before it becomes floats.
+EXACT_INT = 2**53
 
 
 class DataWarning(UserWarning):
@@ -44,6 +48,9 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
         Output categorical columns, split by cardinality.
     dropped_ : dict of str to str
         Input columns left out, with the reason.
+    int_offsets_ : dict of str to int
+        Integer columns beyond float64's exact range (2**53), each with the training minimum
+        subtracted before it becomes floats (so that 2**64 - 1 and 2**64 - 2 stay apart).
 
     Examples
     --------
@@ -69,13 +76,17 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
         self.numeric_strings_: list[str] = []
         self.dropped_: dict[str, str] = {}
         self.categories_: dict[str, Any] = {}
+        self.int_offsets_: dict[str, int] = _int_offsets(X)
         notes: list[str] = []
         n_rows = len(X)
+        if self.int_offsets_:
+            notes.append(f"integer columns {list(self.int_offsets_)} beyond 2**53 shifted by "
+                         "their training minimum before becoming floats")
         # Plain numpy numeric columns are checked as one block: fast for very wide data.
         plain = [c for c, t in X.dtypes.items() if _is_plain_numeric(t)]
         self.plain_numeric_ = []
         if plain:
-            block, bad = _float_block(X[plain])
+            block, bad = _float_block(X[plain], self.int_offsets_)
             n_nan = np.count_nonzero(np.isnan(block), axis=0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -101,6 +112,12 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
             if s.isna().all():
                 self.dropped_[name] = "all values missing"
                 continue
+            if kind == "object" and _holds_datetimes(s):
+                kind = "datetime"
+                aware = {getattr(v, "tzinfo", None) is not None for v in s.dropna()}
+                if len(aware) == 2:
+                    notes.append(f"column {name!r} mixes time-zone-aware and naive datetimes: "
+                                 "aware ones converted to UTC, naive ones read as UTC")
             if kind == "object":
                 parsed = pd.to_numeric(s.dropna(), errors="coerce")
                 if parsed.notna().all():
@@ -112,7 +129,8 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
                         notes.append(f"column {name!r} mixes numbers and strings: treated as "
                                      "categorical text")
             if kind == "numeric":
-                values, n_bad = _to_float(s, name in self.numeric_strings_)
+                values, n_bad = _to_float(s, name in self.numeric_strings_,
+                                          self.int_offsets_.get(name))
                 if n_bad:
                     notes.append(f"column {name!r}: {n_bad} infinite or huge value(s) "
                                  "treated as missing")
@@ -171,7 +189,7 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
         """
         parts = []
         if self.plain_numeric_:
-            block, _ = _float_block(X[self.plain_numeric_])
+            block, _ = _float_block(X[self.plain_numeric_], self.int_offsets_)
             parts.append(pd.DataFrame(block, columns=self.plain_numeric_))
         out: dict[str, np.ndarray] = {}
         plain = set(self.plain_numeric_)
@@ -193,7 +211,8 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
                     text = text.where(~unseen, UNKNOWN_TOKEN)
                 out[name] = text.to_numpy(dtype=object)
             else:
-                out[name], _ = _to_float(s, name in self.numeric_strings_)
+                out[name], _ = _to_float(s, name in self.numeric_strings_,
+                                         self.int_offsets_.get(name))
         rest = [c for c in self.numeric_ if c not in plain]
         rest += self.categorical_low_ + self.categorical_high_
         if rest:
@@ -208,9 +227,33 @@ def _is_plain_numeric(dtype: object) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
 
 
-def _float_block(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """A new float64 matrix with infinities and huge values set to NaN; and their counts."""
+def _int_offsets(X: pd.DataFrame) -> dict[str, int]:
+    """The integer columns whose values are not exact in float64, with their minimum."""
+    offsets: dict[str, int] = {}
+    for name, dtype in X.dtypes.items():
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_integer_dtype(dtype):
+            continue
+        values = X[name].dropna()
+        if len(values) and max(abs(int(values.min())), abs(int(values.max()))) > EXACT_INT:
+            offsets[str(name)] = int(values.min())
+    return offsets
+
+
+def _shifted(values: Any, offset: int) -> np.ndarray:
+    """Integers minus ``offset`` in exact (Python) integer arithmetic, then as floats."""
+    return np.array(np.asarray(values).astype(object) - offset, dtype=np.float64)
+
+
+def _float_block(frame: pd.DataFrame,
+                 offsets: dict[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A new float64 matrix with infinities and huge values set to NaN; and their counts.
+
+    Columns named in ``offsets`` are shifted by their offset first (see :func:`_shifted`).
+    """
     block = np.array(frame.to_numpy(dtype=np.float64), dtype=np.float64, copy=True)
+    for j, name in enumerate(frame.columns):
+        if offsets and name in offsets:
+            block[:, j] = _shifted(frame[name].to_numpy(), offsets[name])
     bad = (block > HUGE_VALUE) | (block < -HUGE_VALUE)  # includes ±inf; NaN compares False
     counts = np.count_nonzero(bad, axis=0)
     if counts.any():
@@ -234,8 +277,17 @@ def _column_kind(s: pd.Series) -> str:
     return "object"
 
 
-def _to_float(s: pd.Series, from_strings: bool = False) -> tuple[np.ndarray, int]:
-    """Numbers as a new float64 array; infinities and huge values become NaN."""
+def _to_float(s: pd.Series, from_strings: bool = False,
+              offset: int | None = None) -> tuple[np.ndarray, int]:
+    """Numbers as a new float64 array; infinities and huge values become NaN.
+
+    An ``offset`` (an integer column beyond 2**53) is subtracted exactly first.
+    """
+    if offset is not None:
+        values = np.full(len(s), np.nan)
+        present = s.notna().to_numpy()
+        values[present] = _shifted(s[present].to_numpy(), offset)
+        return values, 0
     if from_strings:
         s = pd.to_numeric(s, errors="coerce")
     elif pd.api.types.is_timedelta64_dtype(s.dtype):
@@ -257,7 +309,17 @@ def _as_text(s: pd.Series) -> pd.Series:
     return text.astype(object)
 
 
+def _holds_datetimes(s: pd.Series) -> bool:
+    """Whether an object column holds only datetimes (e.g. aware and naive ones mixed)."""
+    present = s.dropna()
+    return len(present) > 0 and all(isinstance(v, (datetime.datetime, np.datetime64))
+                                    for v in present)
+
+
 def _date_parts(s: pd.Series, name: str) -> dict[str, np.ndarray]:
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        # Datetime objects, aware and naive mixed: aware ones to UTC, naive ones as UTC.
+        s = pd.to_datetime(s, utc=True, errors="coerce")
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
     epoch = (s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
