@@ -176,3 +176,39 @@ def test_command_line_refuses_bad_budgets_in_one_line(tmp_path, clf_frame, flag,
     out = run("fit", data, "--target", "target", flag, value, "--storage", "memory")
     assert out.returncode == 2
     assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("dtype, base", [("uint64", 2**64 - 100), ("int64", 2**63 - 100),
+                                         ("int64", -2**63), ("UInt64", 2**64 - 100)])
+def test_integers_beyond_float_precision_keep_their_values(dtype, base):
+    from automl_meta.data.plan import ColumnPlan
+
+    values = [base + i for i in range(0, 60, 2)] * 2
+    frame = pd.DataFrame({"big": pd.Series(values, dtype=dtype), "x": np.arange(60.0)})
+    with pytest.warns(UserWarning, match=r"beyond 2\*\*53 shifted"):
+        plan = ColumnPlan().fit(frame)
+    assert "big" not in plan.dropped_
+    out = plan.transform(frame)
+    # 30 distinct values, in order and evenly spaced, as given.
+    assert len(np.unique(out["big"])) == 30
+    assert np.array_equal(out["big"].to_numpy(), np.array(values, dtype=object) - base)
+    # New rows below the training minimum come out negative, not wrapped around.
+    if dtype == "int64" and base > 0:
+        lower = pd.DataFrame({"big": pd.Series([base - 5], dtype=dtype), "x": [0.0]})
+        assert plan.transform(lower)["big"].tolist() == [-5.0]
+
+
+def test_a_column_mixing_aware_and_naive_datetimes_is_kept_as_a_date(catch_warnings):
+    from automl_meta.data.plan import ColumnPlan
+
+    stamps = [pd.Timestamp("2024-01-01") + pd.Timedelta(days=i) for i in range(40)]
+    mixed = [s.tz_localize("Europe/Paris") if i % 2 else s for i, s in enumerate(stamps)]
+    frame = pd.DataFrame({"when": pd.Series(mixed, dtype=object), "x": np.arange(40.0)})
+    plan = ColumnPlan().fit(frame)
+    assert plan.datetime_ == ["when"] and "when" not in plan.dropped_
+    assert any("mixes time-zone-aware and naive" in m for m in data_warnings(catch_warnings))
+    days = plan.transform(frame)["when__epoch_days"].to_numpy()
+    naive_day = (stamps[0] - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    assert days[0] == naive_day  # naive read as UTC
+    # Paris is one hour ahead of UTC in winter: the aware stamp is an hour earlier in UTC.
+    assert days[1] == pytest.approx(naive_day + 1 - 1 / 24)
