@@ -641,6 +641,49 @@ class AutoMLRegressor(RegressorMixin, _AutoMLBase):
     Same parameters as :class:`AutoMLClassifier`; ``metric`` is ``"r2"`` (default),
     ``"rmse"`` or ``"mae"``; cross-validation is shuffled k-fold.
 
+    Parameters
+    ----------
+    n_trials : int, optional
+        As for :class:`AutoMLClassifier`.
+    time_budget : float, optional
+        As for :class:`AutoMLClassifier`.
+    metric : {"r2", "rmse", "mae"}, optional
+        What the search optimises: ``"r2"`` (default), ``"rmse"`` or ``"mae"``.
+    learners : list of str, optional
+        As for :class:`AutoMLClassifier`.
+    cv : int, default 5
+        Folds of the shuffled k-fold cross-validation.
+    storage : str or optuna storage, optional
+        As for :class:`AutoMLClassifier`.
+    study_name : str, optional
+        As for :class:`AutoMLClassifier`.
+    trial_timeout : float, optional
+        As for :class:`AutoMLClassifier`.
+    memory_limit : int, optional
+        As for :class:`AutoMLClassifier`.
+    isolation : {"process", "none"}, default "process"
+        As for :class:`AutoMLClassifier`.
+    knowledge : str, list of str or KnowledgeBase, optional
+        As for :class:`AutoMLClassifier`.
+    warm_start : bool, str or ProposalModel, default True
+        As for :class:`AutoMLClassifier`.
+    sampler : {"auto", "tpe", "bo"}, default "auto"
+        As for :class:`AutoMLClassifier`.
+    report : str, optional
+        As for :class:`AutoMLClassifier`.
+    n_jobs : int, default 1
+        As for :class:`AutoMLClassifier`.
+    share_data : bool, default False
+        As for :class:`AutoMLClassifier`.
+    ensemble : bool, default True
+        As for :class:`AutoMLClassifier`.
+    device : {"auto", "cpu", "cuda"}, default "auto"
+        As for :class:`AutoMLClassifier`.
+    random_state : int, default 0
+        As for :class:`AutoMLClassifier`.
+    verbose : int, default 1
+        As for :class:`AutoMLClassifier`.
+
     Examples
     --------
     >>> from sklearn.datasets import load_diabetes
@@ -689,6 +732,27 @@ def fit(
         Any other parameter of :class:`AutoMLClassifier` (``learners``, ``cv``,
         ``trial_timeout``, ``memory_limit``, ``isolation``, ``report``, ``n_jobs``,
         ``device``).
+    n_trials : int, optional
+        As for :class:`AutoMLClassifier`.
+    time_budget : float, optional
+        As for :class:`AutoMLClassifier`.
+    storage : str or optuna storage, optional
+        As for :class:`AutoMLClassifier`.
+    study_name : str, optional
+        As for :class:`AutoMLClassifier`.
+    knowledge : str, list of str or KnowledgeBase, optional
+        As for :class:`AutoMLClassifier`.
+    warm_start : bool, str or ProposalModel, default True
+        As for :class:`AutoMLClassifier`.
+    sampler : {"auto", "tpe", "bo"}, default "auto"
+        As for :class:`AutoMLClassifier`.
+    random_state : int, default 0
+        As for :class:`AutoMLClassifier`.
+    verbose : int, default 1
+        As for :class:`AutoMLClassifier`.
+    metric : str, optional
+        As for :class:`AutoMLClassifier` (classification) or :class:`AutoMLRegressor`
+        (regression).
 
     Examples
     --------

@@ -34,6 +34,19 @@ def check_count(name: str, value: Any, *, minimum: int = 1, allow_none: bool = T
                 ) -> int | None:
     """A whole number of at least ``minimum`` (or None where allowed).
 
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the message.
+    value : object
+        The value given.
+    minimum : int, default 1
+        The smallest value allowed.
+    allow_none : bool, default True
+        Whether None (no limit) is allowed.
+
+    Examples
+    --------
     >>> check_count("n_trials", 5), check_count("n_trials", None)
     (5, None)
     >>> try:
@@ -55,6 +68,17 @@ def check_count(name: str, value: Any, *, minimum: int = 1, allow_none: bool = T
 def check_seconds(name: str, value: Any, *, allow_none: bool = True) -> float | None:
     """A finite, positive number of seconds (or None where allowed).
 
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the message.
+    value : object
+        The value given.
+    allow_none : bool, default True
+        Whether None (no limit) is allowed.
+
+    Examples
+    --------
     >>> check_seconds("time_budget", 15)
     15.0
     >>> try:
@@ -73,7 +97,15 @@ def check_seconds(name: str, value: Any, *, allow_none: bool = True) -> float | 
 
 
 def check_cv(value: Any, n_rows: int | None = None) -> int:
-    """Cross-validation folds: 2 to :data:`MAX_CV_FOLDS`, or fewer rows than that."""
+    """Cross-validation folds: 2 to :data:`MAX_CV_FOLDS`, or fewer rows than that.
+
+    Parameters
+    ----------
+    value : object
+        The folds given.
+    n_rows : int, optional
+        Rows of the data: fewer rows than folds lowers the folds, with a warning.
+    """
     folds = check_count("cv", value, minimum=2, allow_none=False)
     assert folds is not None
     if folds > MAX_CV_FOLDS:
@@ -88,6 +120,13 @@ def check_seed(value: Any) -> int:
     """``random_state``: a whole number; None is refused, since every search is seeded
     (reproducible by default).
 
+    Parameters
+    ----------
+    value : object
+        The seed given.
+
+    Examples
+    --------
     >>> check_seed(0)
     0
     """

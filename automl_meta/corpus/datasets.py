@@ -34,7 +34,25 @@ class NotApplicable(Exception):
 
 @dataclass(frozen=True)
 class CorpusDataset:
-    """A corpus entry; ``load()`` returns ``(X, y)``."""
+    """A corpus entry; ``load()`` returns ``(X, y)``.
+
+    Attributes
+    ----------
+    name : str
+        Unique name, e.g. ``"Ecdat/Caschool"`` or ``"keel:banana"``.
+    source : str
+        Where it comes from: one of :data:`SOURCES`.
+    family : str
+        Its family: copies and near-duplicates share one, and leave-one-family-out holds
+        them out together.
+    task : {"classification", "regression"}
+        What its target asks for.
+    load : callable
+        Returns ``(X, y)``: the features as a DataFrame and the target as a Series.
+    provenance : dict of str to str
+        How it entered the corpus (package, item, the rule that chose its target, dropped
+        columns), stored with its study.
+    """
 
     name: str
     source: str
@@ -258,6 +276,14 @@ def corpus_datasets(sources: Iterable[str] = SOURCES, reviewed: bool = True
 
     ``reviewed`` (default) applies the catalogue to KEEL and scikit-learn's sets: the
     ones it excludes (copies of validation data) are left out and families merged.
+
+    Parameters
+    ----------
+    sources : iterable of str
+        The sources to read (default: all of :data:`SOURCES`).
+    reviewed : bool, default True
+        Apply the reviewed catalogue: leave out its exclusions and merge families as it
+        says.
     """
     sources = list(sources)
     unknown = [s for s in sources if s not in SOURCES]

@@ -15,6 +15,13 @@ def dataset_fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
     sorted, and the sorted list is hashed, so the same data shipped with other column names
     or in another row order gets the same fingerprint.
 
+    Parameters
+    ----------
+    X : DataFrame
+        The features.
+    y : Series
+        The target.
+
     Examples
     --------
     >>> import pandas as pd

@@ -39,6 +39,16 @@ class NoFeatures(TransformerMixin, BaseEstimator):
 def make_preprocessor(plan: ColumnPlan, kind: PreprocessingKind, task: Task):
     """Return an unfitted transformer from the cleaned frame to a float matrix.
 
+    Parameters
+    ----------
+    plan : ColumnPlan
+        The fitted column plan whose output the transformer reads.
+    kind : {"scaled", "tree", "native"}
+        The learner family's preprocessing (:attr:`LearnerSpec.preprocessing`): one-hot and
+        scaled, ordinal codes for trees, or the categories left to the learner.
+    task : {"classification", "regression"}
+        For the target encoding of high-cardinality columns.
+
     Examples
     --------
     >>> import pandas as pd, warnings

@@ -23,6 +23,17 @@ def make_folds(
     is logged; a class with a single member lands in one test fold and that fold's models
     never see it, which the metrics handle.
 
+    Parameters
+    ----------
+    y : ndarray
+        The encoded target (class indices or values).
+    task : {"classification", "regression"}
+        Classification folds are stratified.
+    n_folds : int, default 5
+        The folds wanted (fewer where the data cannot hold them).
+    random_state : int, default 0
+        Seed of the shuffle.
+
     Examples
     --------
     >>> import numpy as np

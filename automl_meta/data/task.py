@@ -25,6 +25,13 @@ def infer_task(y: pd.Series, task: str = "auto") -> Task:
     non-integer floats are regression, and integers are classes when they take few distinct
     values (at most 20, or at most 5 % of the rows). The decision is logged.
 
+    Parameters
+    ----------
+    y : Series
+        The target.
+    task : {"auto", "classification", "regression"}, default "auto"
+        An explicit task is returned as is.
+
     Examples
     --------
     >>> import pandas as pd

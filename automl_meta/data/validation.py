@@ -50,6 +50,11 @@ def check_X(X: Any) -> pd.DataFrame:
     Arrays get columns ``x0, x1, ...``; DataFrame labels become strings (tuples of a
     MultiIndex are joined with ``__``). Sparse matrices are densified when small enough.
 
+    Parameters
+    ----------
+    X : array-like, DataFrame or sparse matrix
+        The features.
+
     Raises
     ------
     DataError
@@ -174,6 +179,11 @@ def check_target(y: Any) -> tuple[pd.Series, pd.Index | None]:
     Raises :class:`~automl_meta.exceptions.TargetError` for a multi-column ``y``, missing or
     infinite values (naming the count and the first index), and labels mixing numbers and
     strings.
+
+    Parameters
+    ----------
+    y : array-like, Series or one-column DataFrame
+        The target.
     """
     series, index = _as_1d_target(y)
     missing = series.isna().to_numpy()
@@ -251,7 +261,15 @@ def _warn_lookalike_labels(classes: np.ndarray) -> None:
 
 
 def check_X_y(X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
-    """Validate features and target together (lengths, pandas index alignment)."""
+    """Validate features and target together (lengths, pandas index alignment).
+
+    Parameters
+    ----------
+    X : array-like, DataFrame or sparse matrix
+        The features, as for :func:`check_X`.
+    y : array-like or Series
+        The target, as for :func:`check_target`; as many rows as ``X``.
+    """
     x_index = X.index if isinstance(X, pd.DataFrame) else None
     frame = check_X(X)
     series, y_index = check_target(y)
@@ -273,7 +291,15 @@ def check_X_y(X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
-    """Return sample weights as a float array, or raise naming what is wrong."""
+    """Return sample weights as a float array, or raise naming what is wrong.
+
+    Parameters
+    ----------
+    sample_weight : array-like or None
+        One finite, non-negative weight per row, not all zero; None for none.
+    n_rows : int
+        The number of rows the weights must match.
+    """
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight, dtype=float).reshape(-1)

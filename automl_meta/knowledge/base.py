@@ -43,7 +43,13 @@ def is_evidence(trial: optuna.trial.FrozenTrial) -> bool:
 
 
 def config_key(params: dict[str, Any]) -> str:
-    """A stable identifier of a configuration (its parameters as sorted JSON)."""
+    """A stable identifier of a configuration (its parameters as sorted JSON).
+
+    Parameters
+    ----------
+    params : dict
+        A trial's flat parameters.
+    """
     return json.dumps(params, sort_keys=True, default=str)
 
 
@@ -86,6 +92,9 @@ class KnowledgeBase:
     exclude : iterable of str
         Dataset fingerprints to leave out, e.g. the held-out dataset of a
         leave-one-dataset-out evaluation.
+    exclude_families : iterable of str
+        Dataset families to leave out: leave-one-family-out evaluation holds out a dataset
+        with every copy of it.
 
     Examples
     --------

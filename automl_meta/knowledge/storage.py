@@ -212,7 +212,13 @@ def _use_wal(storage: RDBStorage) -> None:
 
 
 def storage_url(storage: str | BaseStorage | None) -> str:
-    """A printable URL for ``storage`` (passwords removed)."""
+    """A printable URL for ``storage`` (passwords removed).
+
+    Parameters
+    ----------
+    storage : str, optuna storage or None
+        A storage URL or object (None: the default storage).
+    """
     if isinstance(storage, RDBStorage):
         return _redact(str(storage.url))
     if isinstance(storage, BaseStorage):

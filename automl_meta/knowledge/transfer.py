@@ -32,7 +32,15 @@ class TransferReport:
 
 
 def copy_studies(source: Any, target: Any) -> TransferReport:
-    """Copy every study of ``source`` that ``target`` does not hold yet (by ``uid``)."""
+    """Copy every study of ``source`` that ``target`` does not hold yet (by ``uid``).
+
+    Parameters
+    ----------
+    source : str or optuna storage
+        Where the studies are read.
+    target : str or optuna storage
+        Where they are written.
+    """
     src, dst = get_storage(source), get_storage(target)
     have = studies_by_uid(dst)
     taken = set(optuna.get_all_study_names(dst))
@@ -58,7 +66,15 @@ def copy_studies(source: Any, target: Any) -> TransferReport:
 
 
 def export_knowledge(storage: Any, path: str | Path) -> TransferReport:
-    """Write every study of ``storage`` into the SQLite file ``path`` (created or merged)."""
+    """Write every study of ``storage`` into the SQLite file ``path`` (created or merged).
+
+    Parameters
+    ----------
+    storage : str or optuna storage
+        The knowledge to export.
+    path : str or Path
+        The SQLite file written (merged into when it exists).
+    """
     path = Path(path)
     if path.suffix.lower() not in (".db", ".sqlite", ".sqlite3"):
         raise StorageError(f"Export to a SQLite file ending in .db; got {str(path)!r}.")
@@ -66,7 +82,15 @@ def export_knowledge(storage: Any, path: str | Path) -> TransferReport:
 
 
 def import_knowledge(path: str | Path, storage: Any) -> TransferReport:
-    """Merge the studies of the SQLite file ``path`` into ``storage`` (idempotent)."""
+    """Merge the studies of the SQLite file ``path`` into ``storage`` (idempotent).
+
+    Parameters
+    ----------
+    path : str or Path
+        An exported SQLite file.
+    storage : str or optuna storage
+        Where its studies are merged.
+    """
     path = Path(path)
     if not path.is_file():
         raise StorageError(f"Knowledge file not found: {str(path)!r}.")

@@ -28,6 +28,25 @@ class LearnerSpec:
     scale quadratically). ``sample_weight``: whether its ``fit`` accepts sample weights.
     ``tasks``: the tasks it can learn. ``torch``: it trains with torch (imported only by
     its trials). ``meta_init``: it starts from the meta-learned initialisation.
+
+    Attributes
+    ----------
+    name : str
+        The family's name, as in the ``learner`` parameter of a trial.
+    preprocessing : {"scaled", "tree", "native"}
+        How its input is prepared (:func:`automl_meta.data.make_preprocessor`).
+    description : str
+        One line for people (CLI and reports).
+    max_rows : int or None
+        Left out of the search above this many rows (kernel SVMs scale quadratically).
+    sample_weight : bool
+        Whether its ``fit`` accepts sample weights.
+    tasks : tuple of str
+        The tasks it can learn.
+    torch : bool
+        It trains with torch (imported only by its trials).
+    meta_init : bool
+        It starts from the meta-learned initialisation.
     """
 
     name: str
@@ -105,7 +124,18 @@ DEFAULT_LEARNERS: tuple[str, ...] = tuple(
 def available_learners(requested: Sequence[str] | None, n_rows: int, task: Task
                        ) -> list[str]:
     """Validate ``requested`` (default: every family that can learn ``task``) and drop
-    those too slow for the data."""
+    those too slow for the data.
+
+    Parameters
+    ----------
+    requested : sequence of str or None
+        The families asked for (None: every family that can learn ``task``).
+    n_rows : int
+        Rows of the training data (families with a ``max_rows`` below it are dropped,
+        logged).
+    task : {"classification", "regression"}
+        The task.
+    """
     names = list(requested) if requested is not None else [
         n for n in DEFAULT_LEARNERS if task in LEARNERS[n].tasks]
     unknown = [n for n in names if n not in LEARNERS]
@@ -146,6 +176,27 @@ def build_estimator(
     ``device`` is where torch learners train (``"auto"``: CUDA when the process sees a
     GPU). ``meta_init``: the meta-learned initialisation ``mlp_meta``
     and ``protonet`` start from (default: the shipped one).
+
+    Parameters
+    ----------
+    learner : str
+        The family.
+    params : dict
+        Its hyperparameters, without the ``"<learner>."`` prefix.
+    task : {"classification", "regression"}
+        The task.
+    random_state : int
+        The estimator's seed (a trial's seed, :func:`automl_meta.search.trial_seed`).
+    n_threads : int, default 1
+        Threads the estimator may use.
+    n_train : int, optional
+        Rows it will be fitted on.
+    device : str, default "auto"
+        Where torch learners train.
+    meta_init : str, optional
+        Path of the meta-learned initialisation.
+    n_numeric : int, optional
+        Leading numeric columns of the ``"tree"`` matrix.
     """
     clf = task == "classification"
     if learner == "baseline":

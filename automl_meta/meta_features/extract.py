@@ -17,7 +17,13 @@ logger = logging.getLogger(__name__)
 
 
 def feature_names(groups: Iterable[str] | None = None) -> list[str]:
-    """Names of the features of ``groups`` (default: all), in output order."""
+    """Names of the features of ``groups`` (default: all), in output order.
+
+    Parameters
+    ----------
+    groups : iterable of str, optional
+        Meta-feature groups (:data:`GROUPS`); default all.
+    """
     return [n for g in _groups(groups) for n in GROUPS[g].neutral]
 
 

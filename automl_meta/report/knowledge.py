@@ -183,7 +183,15 @@ class KnowledgeReport:
 
 
 def write_knowledge_report(knowledge: Any, out: str | os.PathLike) -> Path:
-    """Write the knowledge-base overview of ``knowledge`` (storage URLs) to ``out``."""
+    """Write the knowledge-base overview of ``knowledge`` (storage URLs) to ``out``.
+
+    Parameters
+    ----------
+    knowledge : str or list of str
+        The knowledge base's storage URL(s).
+    out : str or path-like
+        The HTML file written.
+    """
     items = knowledge if isinstance(knowledge, (list, tuple)) else [knowledge]
     kb = KnowledgeBase([get_storage(u, create=False) for u in items])
     return write(out, KnowledgeReport(kb).render())

@@ -38,7 +38,15 @@ MIN_IMPORTANCE_TRIALS = 5  # completed trials a family needs for fANOVA importan
 
 def find_study(storage: Any = None, study_name: str | None = None) -> optuna.Study:
     """Load ``study_name`` from ``storage`` (default storage if ``None``), or, without a
-    name, the most recently started automl-meta study there (one that records a dataset)."""
+    name, the most recently started automl-meta study there (one that records a dataset).
+
+    Parameters
+    ----------
+    storage : str or optuna storage, optional
+        Where to look (default: the default study storage).
+    study_name : str, optional
+        The study (default: the newest automl-meta study there).
+    """
     store = get_storage(storage, create=False)
     summaries = optuna.get_all_study_summaries(store, include_best_trial=False)
     if study_name is not None:
@@ -588,5 +596,17 @@ class StudyReport:
 def write_study_report(study: optuna.Study, out: str | os.PathLike, *,
                        knowledge: Any = None,
                        benchmark: str | os.PathLike | None = None) -> Path:
-    """Write the self-contained HTML report of ``study`` to ``out``; returns its path."""
+    """Write the self-contained HTML report of ``study`` to ``out``; returns its path.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        A study written by a fit.
+    out : str or path-like
+        The HTML file written.
+    knowledge : str or list of str, optional
+        The knowledge base the study's dataset is placed in (default: the shipped one).
+    benchmark : str or path-like, optional
+        A warm-start benchmark's results file, whose regret curves the report shows.
+    """
     return write(out, StudyReport(study, knowledge, benchmark).render())

@@ -57,7 +57,35 @@ def _memory_to_spare() -> bool:
 
 @dataclass
 class EvaluationData:
-    """Everything a worker needs to evaluate trials; pickled once and sent once."""
+    """Everything a worker needs to evaluate trials; pickled once and sent once.
+
+    Attributes
+    ----------
+    X : DataFrame
+        The features cleaned by ``plan`` (numbers and category text).
+    y : ndarray
+        Class indices 0..k-1, or values for regression.
+    folds : list of (ndarray, ndarray)
+        The cross-validation folds' train and test rows.
+    plan : ColumnPlan
+        The fitted column plan.
+    task : {"classification", "regression"}
+        The task.
+    metric : str
+        The metric every trial is scored by.
+    n_classes : int
+        Classes of a classification target (0 for regression).
+    sample_weight : ndarray or None
+        Per-row weights.
+    n_threads : int
+        Threads per trial.
+    device : str
+        Where torch learners train.
+    meta_init : str or None
+        The meta-learned initialisation (None: the shipped one).
+    extra : dict
+        Free-form settings carried with the data (the built-in learners read none).
+    """
 
     X: pd.DataFrame  # cleaned by ``plan`` (numbers and category text)
     y: np.ndarray  # class indices 0..k-1, or floats
@@ -99,6 +127,11 @@ def _aligned_proba(estimator: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
 
 class Evaluator:
     """Evaluate configurations on :class:`EvaluationData`.
+
+    Parameters
+    ----------
+    data : EvaluationData
+        What every trial is evaluated on.
 
     Examples
     --------

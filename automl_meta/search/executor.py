@@ -125,7 +125,13 @@ def prewarm(memory_limit: int | None = None) -> None:
 
 
 class InProcessExecutor:
-    """Evaluate trials in this process (``isolation="none"``); no time limit applies."""
+    """Evaluate trials in this process (``isolation="none"``); no time limit applies.
+
+    Parameters
+    ----------
+    data : EvaluationData
+        What every trial is evaluated on.
+    """
 
     def __init__(self, data: EvaluationData):
         self._evaluator = Evaluator(data)
@@ -282,7 +288,17 @@ class ProcessExecutor:
 
 def make_executor(data: EvaluationData, isolation: Isolation = "process",
                   memory_limit: int | None = None) -> ProcessExecutor | InProcessExecutor:
-    """Build the executor for ``isolation`` (``"process"`` or ``"none"``)."""
+    """Build the executor for ``isolation`` (``"process"`` or ``"none"``).
+
+    Parameters
+    ----------
+    data : EvaluationData
+        What every trial is evaluated on.
+    isolation : {"process", "none"}, default "process"
+        A worker process (time and memory limits hold) or this process.
+    memory_limit : int, optional
+        Bytes of address space the worker process may use.
+    """
     if isolation == "process":
         return ProcessExecutor(data, memory_limit)
     if isolation == "none":

@@ -149,6 +149,15 @@ def fail_stale_trials(study: optuna.Study) -> None:
 def trial_seed(random_state: int, trial_number: int) -> int:
     """The per-trial seed: derived from the search seed and the trial number.
 
+    Parameters
+    ----------
+    random_state : int
+        The search's seed.
+    trial_number : int
+        The trial's number in its study.
+
+    Examples
+    --------
     >>> trial_seed(0, 3) == trial_seed(0, 3) != trial_seed(0, 4)
     True
     """
@@ -158,7 +167,37 @@ def trial_seed(random_state: int, trial_number: int) -> int:
 
 @dataclass
 class SearchResult:
-    """What a search did."""
+    """What a search did.
+
+    Attributes
+    ----------
+    n_complete : int
+        Trials this search completed.
+    n_failed : int
+        Trials that failed (any reason).
+    interrupted : bool
+        Stopped by Ctrl-C or SIGTERM.
+    out_of_time : bool
+        Stopped by its deadline.
+    budget_met : bool
+        The study's shared trial budget (all workers') is used up.
+    failures : dict of str to int
+        Failed trials per failure reason.
+    last_ok : bool
+        Whether the last trial completed.
+    refit_seconds : float
+        The best trial's estimated refit time on all rows.
+    trial_seconds : dict of str to list of float
+        Wall seconds of the completed trials, per learner family.
+    oof : dict of int to ndarray
+        Out-of-fold predictions of the best completed trials, by trial number.
+    oof_scores : dict of int to float
+        Their scores, signed so that higher is better.
+    fold_models : dict of int to list
+        Their fitted fold models, where the worker handed them back.
+    fixed_reserve : float or None
+        Seconds kept for building the ensemble instead of a refit.
+    """
 
     n_complete: int = 0
     n_failed: int = 0
@@ -271,6 +310,41 @@ def run_search(
     a shared search stores them for the driver's ensemble). With ``ensemble_reserve``
     the time kept back for the final model is that many seconds (an ensemble is built
     from the trials' fold models, nothing is refit) instead of the best trial's refit.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study the trials are asked from and told to.
+    executor : ProcessExecutor or InProcessExecutor
+        Evaluates each trial (:func:`make_executor`).
+    learners : sequence of str
+        The families searched.
+    task : {"classification", "regression"}
+        The task.
+    n_trials : int or None
+        Trials to run (None: until the deadline).
+    deadline : float or None
+        A :func:`time.monotonic` time after which no trial runs.
+    trial_timeout : float or None
+        Seconds one trial may take.
+    random_state : int
+        The search's seed (per-trial seeds derive from it).
+    progress : SearchProgress
+        Receives a line per trial.
+    initial_configs : sequence of dict
+        Configurations to run first (the warm start's first wave).
+    initial_attrs : sequence of dict, optional
+        Their user attributes, one dict each (default: origin ``default``).
+    budget_left : callable, optional
+        Checked before each trial: whether the study's shared budget has room (workers of
+        one study).
+    reserve_refit : bool, default False
+        Keep the best trial's estimated refit time out of the time left.
+    ensemble_reserve : float, optional
+        Seconds to keep for the ensemble instead (with ``reserve_refit``).
+    oof_sink : callable, optional
+        Called as ``oof_sink(trial_number, oof)`` with each completed trial's out-of-fold
+        predictions.
     """
     # Enqueued one at a time, just before they run: a search stopped early leaves no
     # waiting trials behind in the study.

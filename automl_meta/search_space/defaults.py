@@ -36,7 +36,15 @@ _DEFAULTS: list[dict[str, Any]] = [
 
 
 def default_configs(learners: Sequence[str], task: Task) -> list[dict[str, Any]]:
-    """The default configuration of each of ``learners``, as flat trial params."""
+    """The default configuration of each of ``learners``, as flat trial params.
+
+    Parameters
+    ----------
+    learners : sequence of str
+        The families.
+    task : {"classification", "regression"}
+        The task.
+    """
     from .space import learner_space
 
     configs = []

@@ -135,7 +135,15 @@ LEARNER_SPACES: dict[str, dict[str, dict[str, BaseDistribution]]] = {
 
 
 def learner_space(learner: str, task: Task) -> dict[str, BaseDistribution]:
-    """The distributions of one learner's hyperparameters, without the name prefix."""
+    """The distributions of one learner's hyperparameters, without the name prefix.
+
+    Parameters
+    ----------
+    learner : str
+        The family.
+    task : {"classification", "regression"}
+        The task.
+    """
     spaces = LEARNER_SPACES[learner]
     return dict(spaces.get(task, spaces.get("any", {})))
 
@@ -145,6 +153,15 @@ def sample_config(trial: Any, learners: Sequence[str], task: Task) -> dict[str, 
 
     Works with any object that has Optuna's ``suggest_*`` methods (a ``Trial``, or a
     ``FixedTrial`` for tests). Returns the flat configuration, as in ``trial.params``.
+
+    Parameters
+    ----------
+    trial : optuna.Trial or FixedTrial
+        What draws the values.
+    learners : sequence of str
+        The families to choose among.
+    task : {"classification", "regression"}
+        The task.
     """
     learner = trial.suggest_categorical(LEARNER_PARAM, list(learners))
     config: dict[str, Any] = {LEARNER_PARAM: learner}
@@ -162,12 +179,24 @@ def sample_config(trial: Any, learners: Sequence[str], task: Task) -> dict[str, 
 
 
 def config_learner(config: dict[str, Any]) -> str:
-    """The learner family of a configuration."""
+    """The learner family of a configuration.
+
+    Parameters
+    ----------
+    config : dict
+        A flat configuration (``trial.params``).
+    """
     return str(config[LEARNER_PARAM])
 
 
 def learner_params(config: dict[str, Any]) -> dict[str, Any]:
-    """The hyperparameters of a configuration with the ``"<learner>."`` prefix removed."""
+    """The hyperparameters of a configuration with the ``"<learner>."`` prefix removed.
+
+    Parameters
+    ----------
+    config : dict
+        A flat configuration (``trial.params``).
+    """
     prefix = f"{config_learner(config)}."
     return {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
 
@@ -175,6 +204,15 @@ def learner_params(config: dict[str, Any]) -> dict[str, Any]:
 def format_params(params: dict[str, Any], digits: int = 4) -> str:
     """``"C=0.5, penalty=l2"``: hyperparameters for people (floats to ``digits``).
 
+    Parameters
+    ----------
+    params : dict
+        Hyperparameters.
+    digits : int, default 4
+        Significant digits of floats.
+
+    Examples
+    --------
     >>> format_params({"C": 0.123456, "weights": "uniform"}, 3)
     'C=0.123, weights=uniform'
     """
@@ -183,7 +221,15 @@ def format_params(params: dict[str, Any], digits: int = 4) -> str:
 
 
 def search_space_description(learners: Sequence[str], task: Task) -> str:
-    """A JSON description of the space (Optuna's distribution JSON), stored in the study."""
+    """A JSON description of the space (Optuna's distribution JSON), stored in the study.
+
+    Parameters
+    ----------
+    learners : sequence of str
+        The families.
+    task : {"classification", "regression"}
+        The task.
+    """
     desc: dict[str, Any] = {
         LEARNER_PARAM: distribution_to_json(CategoricalDistribution(list(learners)))
     }

@@ -42,7 +42,15 @@ def artifact_path(knowledge_url: str) -> Path | None:
 
 
 def save_proposal_model(model: ProposalModel, path: str | os.PathLike[str]) -> Path:
-    """Write ``model`` to ``path`` (gzipped JSON); returns the path."""
+    """Write ``model`` to ``path`` (gzipped JSON); returns the path.
+
+    Parameters
+    ----------
+    model : ProposalModel
+        The model.
+    path : str or path-like
+        The file written.
+    """
     doc: dict[str, Any] = {
         "format": FORMAT, "version": model.version, "package_version": model.package_version,
         "built_at": model.built_at, "knowledge_digest": model.knowledge_digest,
@@ -68,6 +76,11 @@ def save_proposal_model(model: ProposalModel, path: str | os.PathLike[str]) -> P
 
 def load_proposal_model(path: str | os.PathLike[str]) -> ProposalModel:
     """Read an artifact written by :func:`save_proposal_model`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The artifact file.
 
     Raises
     ------
@@ -174,7 +187,17 @@ def load_or_build(kb: Any, path: str | os.PathLike[str] | None = None,
                   rebuild: bool = False) -> ProposalModel:
     """The proposal model of knowledge base ``kb``: read from ``path`` when it is current
     (same knowledge digest and format version), else built and, where ``path`` is given
-    and writable, saved there."""
+    and writable, saved there.
+
+    Parameters
+    ----------
+    kb : KnowledgeBase
+        The knowledge base.
+    path : str or path-like, optional
+        The artifact file.
+    rebuild : bool, default False
+        Build even when the artifact is current.
+    """
     digest = knowledge_digest(kb)
     if path is not None and Path(path).exists() and not rebuild:
         try:

@@ -29,6 +29,13 @@ __all__ = ["ConfigEncoder"]
 class ConfigEncoder:
     """Encode and decode the flat configurations of ``learners`` for ``task``.
 
+    Parameters
+    ----------
+    learners : sequence of str
+        The families whose configurations are encoded.
+    task : {"classification", "regression"}
+        The task.
+
     Examples
     --------
     >>> enc = ConfigEncoder(["knn", "linear"], "classification")

@@ -63,7 +63,20 @@ COST_WEIGHT = 0.1
 
 @dataclass
 class Proposal:
-    """One proposed configuration, where it came from and what the surrogate expects."""
+    """One proposed configuration, where it came from and what the surrogate expects.
+
+    Attributes
+    ----------
+    config : dict
+        The flat configuration.
+    origin : str
+        Where it came from (``"same-dataset"``, ``"neighbour"``, ``"surrogate"``,
+        ``"portfolio"`` ...).
+    predicted : float
+        The surrogate's predicted score (NaN where none).
+    seconds : float
+        The cost model's predicted fit time of one cross-validation (NaN where none).
+    """
 
     config: dict[str, Any]
     origin: str  # "same-dataset:<dataset>", "portfolio", "knn:<dataset>" or "surrogate"
@@ -142,6 +155,22 @@ class TaskModel:
 @dataclass
 class ProposalModel:
     """Warm-start proposals for new datasets; see the module docstring.
+
+    Attributes
+    ----------
+    tasks : dict of str to TaskModel
+        The per-task models (meta-feature scaling, neighbours, surrogate, cost model,
+        portfolio).
+    knowledge_digest : str
+        Digest of the knowledge base it was built from (a stale artifact is rebuilt).
+    knowledge_urls : list of str
+        That knowledge base's storages (passwords removed).
+    built_at : str
+        When it was built (ISO 8601).
+    version : int
+        Artifact format version.
+    package_version : str
+        automl-meta's version that built it.
 
     Examples
     --------
@@ -384,6 +413,17 @@ def build_proposal_model(kb: Any, learners: Sequence[str] | None = None,
     Every finished trial of every dataset is a training row of the surrogate; the greedy
     portfolio is chosen among configurations evaluated on at least 90 % of a task's
     datasets (the shipped corpus's shared portfolio).
+
+    Parameters
+    ----------
+    kb : KnowledgeBase
+        The past datasets and trials.
+    learners : sequence of str, optional
+        Families to model (default: all).
+    portfolio_size : int, default 20
+        Configurations in each task's greedy portfolio.
+    n_best : int, default 3
+        Best configurations kept per past dataset (the neighbours' proposals).
     """
     from ..learners import DEFAULT_LEARNERS
     from ..meta_features import feature_names

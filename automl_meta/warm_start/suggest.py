@@ -344,6 +344,11 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
         the budget ranks lower; see :meth:`ProposalModel.suggest`).
     cv : int, default 5
         Cross-validation folds the search would use (for the predicted fit times).
+    task : {"auto", "classification", "regression"}
+        As for :func:`automl_meta.fit`.
+    random_state : int, default 0
+        Seed of the proposals' random parts (the TPE draws among the surrogate's
+        candidates).
 
     Returns
     -------
