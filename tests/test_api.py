@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import joblib
@@ -395,3 +396,34 @@ def test_continuing_a_study_with_other_data_or_metric_is_refused(tmp_path):
     with pytest.raises(ValueError, match="optimises 'log_loss', not 'accuracy'"):
         AutoMLClassifier(metric="accuracy", **kwargs).fit(X, y)
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 1
+
+
+def test_a_budget_set_limit_counts_the_worker_start():
+    """A trial limited by the time budget counts the worker's start and data loading:
+    on a busy machine they took seconds past the deadline before the trial's clock ran."""
+    import time
+
+    from automl_meta.data import ColumnPlan, make_folds
+    from automl_meta.search import EvaluationData
+    from automl_meta.search.executor import ProcessExecutor
+
+    X = pd.DataFrame({"a": np.arange(40.0)})
+    y = (X["a"] > 20).to_numpy().astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = ColumnPlan().fit(X)
+    data = EvaluationData(X, y, make_folds(y, "classification", 4), plan, "classification",
+                          "accuracy", n_classes=2)
+    executor = ProcessExecutor(data)
+    try:
+        started = time.monotonic()
+        outcome = executor.evaluate({"learner": "linear", "linear.C": 1.0}, seed=0,
+                                    timeout=0.001, count_preparation=True)
+        assert time.monotonic() - started < 1.0
+        assert not outcome.ok and outcome.failure_reason == "timeout"
+        assert "did not start" in outcome.failure_message
+        # Without the budget's limit, the next call starts a worker and runs the trial.
+        assert executor.evaluate({"learner": "linear", "linear.C": 1.0}, seed=0,
+                                 timeout=60).ok
+    finally:
+        executor.close()

@@ -169,7 +169,9 @@ class ProcessExecutor:
         self._started = False
         self.restarts = 0  # workers started again after a kill or a crash
 
-    def _ensure_started(self) -> _Worker:
+    def _ensure_started(self, limit: float | None = None) -> _Worker | None:
+        """The worker, started (and sent the data) if need be; None when it is not ready
+        within ``limit`` seconds (a trial's budget-set limit), and it is then killed."""
         if self._worker is not None and self._worker.alive():
             return self._worker
         if self._worker is not None:
@@ -178,8 +180,11 @@ class ProcessExecutor:
         self._started = True
         worker = _POOL.take(self._memory_limit) or _Worker(self._memory_limit)
         worker.requests.send(("data", self._payload))
-        if not worker.replies.poll(WORKER_START_TIMEOUT):
+        wait = WORKER_START_TIMEOUT if limit is None else min(limit, WORKER_START_TIMEOUT)
+        if not worker.replies.poll(wait):
             worker.kill()
+            if limit is not None and limit < WORKER_START_TIMEOUT:
+                return None
             raise AutoMLError(f"The trial worker did not start within {WORKER_START_TIMEOUT} s.")
         try:
             worker.replies.recv()
@@ -212,12 +217,20 @@ class ProcessExecutor:
     def _call(self, command: str, config: dict[str, Any], seed: int,
               timeout: float | None, count_preparation: bool = False
               ) -> tuple[str, Any] | TrialOutcome:
-        worker = self._ensure_started()
+        # A limit set by a time budget counts the worker's start and the data's loading
+        # too (a busy machine can take seconds over them): wall time is wall time.
+        called = time.monotonic()
+        worker = self._ensure_started(timeout if count_preparation else None)
+        if worker is None:
+            return TrialOutcome(ok=False, failure_reason="timeout",
+                                failure_message="the trial worker did not start (loading "
+                                "the data) in time")
         try:
-            sent = time.monotonic()
+            sent = called if count_preparation else time.monotonic()
             worker.requests.send((command, config, seed))
             # the worker acknowledges once the family's first-use imports are done
-            if not worker.replies.poll(timeout if count_preparation
+            if not worker.replies.poll(max(timeout - (time.monotonic() - sent), 0.0)
+                                       if count_preparation and timeout is not None
                                        else WORKER_START_TIMEOUT):
                 worker.kill()
                 self._worker = None
