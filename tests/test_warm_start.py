@@ -622,3 +622,30 @@ def test_the_knowledge_digest_is_remembered_per_file_state(tmp_path, monkeypatch
     optuna.create_study(storage=url, study_name="t")  # the file changed: hashed again
     assert artifact.knowledge_digest(KnowledgeBase(url)) == real(KnowledgeBase(url))
     assert len(calls) == 2
+
+
+def test_a_current_artifact_is_read_without_opening_the_knowledge_base(tmp_path,
+                                                                      monkeypatch):
+    """Opening an Optuna database storage costs SQLAlchemy's and Alembic's imports
+    (seconds on a busy core); a knowledge base whose artifact is current is never
+    opened, only checked."""
+    import optuna
+
+    from automl_meta.knowledge import base
+    from automl_meta.warm_start import artifact
+    from automl_meta.warm_start.suggest import proposal_model_for
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(artifact, "_DIGESTS", {})
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    optuna.create_study(storage=url, study_name="s")
+    first = proposal_model_for(url)  # builds and saves the artifact, remembers the digest
+
+    def refuse(source):
+        raise AssertionError(f"opened {source}")
+
+    monkeypatch.setattr(base, "_open_read_only", refuse)
+    again = proposal_model_for(url)
+    assert again.knowledge_digest == first.knowledge_digest
+    with pytest.raises(AssertionError, match="opened"):
+        KnowledgeBase(url).datasets()  # reading does open it

@@ -53,19 +53,28 @@ def config_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def _read_only(storage: Any) -> BaseStorage:
-    """Open a knowledge storage for reading: a SQLite file must exist, and one without
-    Optuna's tables (an empty file, say) is read as an empty knowledge base, with a
-    warning, and never written to."""
+def _knowledge_source(storage: Any) -> Any:
+    """Check a knowledge storage without opening it: a SQLite file must exist, and one
+    without Optuna's tables (an empty file, say) is read as an empty knowledge base, with
+    a warning, and never written to. Opening is left to the first read (an Optuna
+    database storage costs SQLAlchemy's and Alembic's imports, seconds in a fresh process
+    on a busy core, which a fit whose warm-start artifact is current never needs)."""
     if isinstance(storage, str) and storage.startswith("sqlite:///"):
         path = Path(storage[len("sqlite:///"):].split("?", 1)[0])
-        if path.is_file() and not _has_optuna_tables(path):
+        if not path.is_file():
+            return get_storage(storage, create=False)  # raises, naming the file
+        if not _has_optuna_tables(path):
             warnings.warn(f"The knowledge base {str(path)!r} holds no Optuna studies (an "
                           "empty or foreign SQLite file); it is read as empty and left "
                           "untouched.", UserWarning, stacklevel=4)
             return InMemoryStorage()
-        return get_storage(storage, create=False)
-    return get_storage(storage)
+    return storage
+
+
+def _open_read_only(source: Any) -> BaseStorage:
+    if isinstance(source, str) and source.startswith("sqlite:///"):
+        return get_storage(source, create=False)
+    return get_storage(source)
 
 
 def _has_optuna_tables(path: Path) -> bool:
@@ -106,13 +115,21 @@ class KnowledgeBase:
     def __init__(self, storages: Any = None, exclude: Iterable[str] = (),
                  exclude_families: Iterable[str] = ()):
         items = storages if isinstance(storages, (list, tuple)) else [storages]
-        self.storages: list[BaseStorage] = [_read_only(s) for s in items]
+        self._sources = [_knowledge_source(s) for s in items]
+        self._opened: list[list[BaseStorage]] = []  # the opened storages, shared by views
         self.urls = [storage_url(s) for s in items]
         self.excluded = frozenset(exclude)
         self.excluded_families = frozenset(exclude_families)
         # (url, study name) -> finished trials; shared by the views made by exclude().
         self._trial_cache: dict[tuple[str, str], list[optuna.trial.FrozenTrial]] = {}
         self._all_cache: list[list[dict[str, Any]]] = []
+
+    @property
+    def storages(self) -> list[BaseStorage]:
+        """The Optuna storages, opened on first use."""
+        if not self._opened:
+            self._opened.append([_open_read_only(s) for s in self._sources])
+        return self._opened[0]
 
     # ---------------------------------------------------------------- reading
     def _all_studies(self) -> list[dict[str, Any]]:
@@ -152,7 +169,7 @@ class KnowledgeBase:
         dataset families (every variant derived from one source, e.g. KEEL's imbalanced
         cuts of ``yeast``). Loaded trials are shared with the view."""
         kb = KnowledgeBase.__new__(KnowledgeBase)
-        kb.storages, kb.urls = self.storages, self.urls
+        kb._sources, kb._opened, kb.urls = self._sources, self._opened, self.urls
         kb.excluded = self.excluded | frozenset(fingerprints)
         kb.excluded_families = self.excluded_families | frozenset(families)
         kb._trial_cache, kb._all_cache = self._trial_cache, self._all_cache
