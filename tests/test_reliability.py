@@ -212,3 +212,26 @@ def test_a_column_mixing_aware_and_naive_datetimes_is_kept_as_a_date(catch_warni
     assert days[0] == naive_day  # naive read as UTC
     # Paris is one hour ahead of UTC in winter: the aware stamp is an hour earlier in UTC.
     assert days[1] == pytest.approx(naive_day + 1 - 1 / 24)
+
+
+def test_a_trial_failed_by_the_heartbeat_check_has_a_reason():
+    """Optuna's stale-trial check fails a dead worker's trial and it cannot be annotated
+    afterwards; every reader (leaderboard, report, knowledge base) calls it "heartbeat"."""
+    import optuna
+
+    from automl_meta._types import failure_reason
+    from automl_meta.search.study import leaderboard
+
+    study = optuna.create_study()
+    stale = study.ask()
+    study.tell(stale, state=optuna.trial.TrialState.FAIL)  # as fail_stale_trials does
+    own = study.ask()
+    own.set_user_attr("failure_reason", "timeout")
+    study.tell(own, state=optuna.trial.TrialState.FAIL)
+    study.enqueue_trial({})
+    done = study.ask()
+    study.tell(done, 1.0)
+    reasons = [failure_reason(t) for t in study.trials]
+    assert reasons == ["heartbeat", "timeout", None]
+    board = leaderboard(study).set_index("trial")
+    assert board.loc[0, "failure_reason"] == "heartbeat"

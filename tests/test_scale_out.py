@@ -192,6 +192,9 @@ def test_kill_9_of_a_worker_mid_trial_fails_and_retries_its_trial(pg_study_name,
     hung = [t for t in trials if t.params.get("fault_injection.mode") == "hang"]
     original, retry = hung
     assert original.state == TrialState.FAIL  # failed as stale, not left RUNNING
+    from automl_meta._types import failure_reason
+
+    assert failure_reason(original) == "heartbeat"  # what the leaderboard and report show
     assert retry.system_attrs["failed_trial"] == original.number  # the same parameters again
     assert retry.state == TrialState.FAIL and retry.user_attrs["failure_reason"] == "timeout"
     assert {t.number: t.value for t in trials if t.number in done} == done

@@ -23,6 +23,7 @@ import pandas as pd
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import TrialState
 
+from .._types import failure_reason
 from .storage import get_storage, storage_url
 
 __all__ = ["KnowledgeBase", "config_key", "is_evidence"]
@@ -224,7 +225,7 @@ class KnowledgeBase:
                              "score": t.value, "state": t.state.name,
                              "origin": t.user_attrs.get("origin"),
                              "fit_time": t.user_attrs.get("fit_time"),
-                             "failure_reason": t.user_attrs.get("failure_reason")})
+                             "failure_reason": failure_reason(t)})
         return pd.DataFrame(rows, columns=["fingerprint", "study_name", "trial", "config",
                                            "learner", "params", "score", "state", "origin",
                                            "fit_time", "failure_reason"])

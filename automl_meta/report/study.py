@@ -16,6 +16,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from .._types import failure_reason
 from ..exceptions import AutoMLError, StorageError
 from ..knowledge.storage import get_storage, storage_url
 from ..search_space import format_params, learner_params
@@ -206,7 +207,7 @@ class StudyReport:
             lines.append("This was a cold search: each learner family's defaults first, "
                          "then the sampler (no knowledge base was used to propose trials).")
         if self.failed:
-            reasons = Counter(str(t.user_attrs.get("failure_reason", "unknown"))
+            reasons = Counter(str(failure_reason(t))
                               for t in self.failed)
             lines.append(f"{len(self.failed)} trial{'s' if len(self.failed) > 1 else ''} "
                          "failed ("
@@ -248,7 +249,7 @@ class StudyReport:
                 x=[t.number for t in self.failed], y=[floor] * len(self.failed),
                 mode="markers", name="failed",
                 marker={"symbol": "x", "size": 9, "color": "#9ca3af"},
-                customdata=[[_learner(t), str(t.user_attrs.get("failure_reason", "?")),
+                customdata=[[_learner(t), str(failure_reason(t)),
                              str(t.user_attrs.get("failure_message", ""))[:160]]
                             for t in self.failed],
                 hovertemplate=("trial %{x} failed: %{customdata[1]}<br>%{customdata[0]}"
@@ -569,7 +570,7 @@ class StudyReport:
         if not self.failed:
             return None
         rows = [{"trial": t.number, "learner": _learner(t),
-                 "reason": t.user_attrs.get("failure_reason", "unknown"),
+                 "reason": failure_reason(t),
                  "message": str(t.user_attrs.get("failure_message", ""))[:160]}
                 for t in self.failed]
         return Section(html=table(rows, numeric=("trial",)))

@@ -14,7 +14,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from .._types import Task
+from .._types import Task, failure_reason
 from ..exceptions import DataError
 from ..search_space import LEARNER_PARAM
 from .bayes import BayesSampler
@@ -135,7 +135,7 @@ def failure_summary(study: optuna.Study) -> str:
     causes: dict[str, list[str]] = {}
     for t in study.get_trials(deepcopy=False):
         if t.state == optuna.trial.TrialState.FAIL:
-            key = f"{t.user_attrs.get('learner')}: {t.user_attrs.get('failure_reason')}"
+            key = f"{t.user_attrs.get('learner')}: {failure_reason(t)}"
             causes.setdefault(key, []).append(str(t.user_attrs.get("failure_message", "")))
     lines = [f"  - {k} ({len(v)} trial(s)): {v[0][:300]}" for k, v in causes.items()]
     return "Every trial failed. Causes:\n" + "\n".join(lines)
@@ -159,7 +159,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
             "state": t.state.name,
             "origin": t.user_attrs.get("origin"),
             "params": {k[len(prefix):]: v for k, v in t.params.items() if k.startswith(prefix)},
-            "failure_reason": t.user_attrs.get("failure_reason"),
+            "failure_reason": failure_reason(t),
             "ensemble_weight": weights.get(t.number, 0.0),
         })
     columns = ["trial", "learner", "score", "fit_time", "state", "origin", "params",
