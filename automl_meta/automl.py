@@ -311,7 +311,11 @@ class _AutoMLBase(BaseEstimator):
                                 trial_timeout=trial_timeout,
                                 random_state=random_state, progress=progress,
                                 initial_configs=initial, initial_attrs=initial_attrs,
-                                budget_left=lambda: study_budget_left(study),
+                                # Workers that may join share the study's budget; a
+                                # fit on its own counts its own trials, so that concurrent
+                                # fits on one study name each add their n_trials.
+                                budget_left=(lambda: study_budget_left(study)) if shared
+                                else None,
                                 reserve_refit=True,
                                 ensemble_reserve=None if not self.ensemble or budget is None
                                 else ensemble_reserve(budget))

@@ -194,3 +194,23 @@ def test_warm_start_build_show_and_suggest(tmp_path):
     assert out.returncode == 0, out.stderr
     configs = json.loads(out.stdout)
     assert len(configs) == 2 and all("learner" in c for c in configs)
+
+
+def test_concurrent_fits_on_one_study_name_each_add_their_trials(tmp_path, clf_frame):
+    """A study name shared by fits running at once: each adds its own --trials (the
+    issue's case ended with 7 trials for two fits of 6, both reporting success)."""
+    data = tmp_path / "train.csv"
+    clf_frame.to_csv(data, index=False)
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    args = [*CLI, "fit", str(data), "--target", "target", "--trials", "3", "--storage",
+            storage, "--study", "shared", "--learners", "linear", "knn", "--verbose", "0"]
+    fits = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    for fit in fits:
+        _, err = fit.communicate(timeout=300)
+        assert fit.returncode == 0, err
+    import optuna
+
+    study = optuna.load_study(study_name="shared", storage=storage)
+    assert len(study.trials) == 6
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
