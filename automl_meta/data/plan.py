@@ -119,7 +119,10 @@ class ColumnPlan(TransformerMixin, BaseEstimator):
                     notes.append(f"column {name!r} mixes time-zone-aware and naive datetimes: "
                                  "aware ones converted to UTC, naive ones read as UTC")
             if kind == "object":
-                parsed = pd.to_numeric(s.dropna(), errors="coerce")
+                # Whether every value (any value) is a number: asked of the distinct values
+                # only, which a long text column has few of.
+                parsed = pd.to_numeric(pd.Series(pd.unique(s.dropna().to_numpy(dtype=object))),
+                                       errors="coerce")
                 if parsed.notna().all():
                     kind = "numeric"
                     self.numeric_strings_.append(name)
@@ -302,11 +305,11 @@ def _to_float(s: pd.Series, from_strings: bool = False,
 
 
 def _as_text(s: pd.Series) -> pd.Series:
-    """Categories as strings, with missing values as a token of their own."""
-    missing = s.isna().to_numpy()
-    text = pd.Series(np.asarray(s, dtype=object), copy=True).map(str)
-    text[missing] = MISSING_TOKEN
-    return text.astype(object)
+    """Categories as strings, with missing values as a token of their own (each distinct
+    value is turned into text once)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    labels = np.array([str(u) for u in uniques] + [MISSING_TOKEN], dtype=object)
+    return pd.Series(labels[codes], dtype=object)  # code -1 (missing): the last label
 
 
 def _holds_datetimes(s: pd.Series) -> bool:
