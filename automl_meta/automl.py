@@ -233,7 +233,7 @@ class _AutoMLBase(BaseEstimator):
         # The pre-search phase counts against the budget: meta-feature groups not started
         # within their share of it get neutral values.
         meta = extract_meta_features(
-            frame, y_series, self._task, random_state=random_state,
+            frame, y_series, self._task, random_state=random_state, cleaned=(plan, X_clean),
             deadline=None if deadline is None or budget is None
             else started + META_FEATURE_SHARE * budget)
         trivial = learners == ["baseline"]

@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..exceptions import DataError
 from .groups import GROUPS
 from .prepare import PreparedData, prepare
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..data.plan import ColumnPlan
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +46,8 @@ def _groups(groups: Iterable[str] | None) -> list[str]:
 
 
 def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None = None,
-            random_state: int = 0, deadline: float | None = None) -> dict[str, float]:
+            random_state: int = 0, deadline: float | None = None,
+            cleaned: tuple[ColumnPlan, pd.DataFrame] | None = None) -> dict[str, float]:
     """Describe a dataset by named meta-features.
 
     Parameters
@@ -59,6 +65,9 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
         A ``time.monotonic()`` time: groups not started by then get their neutral values
         (logged), so extraction keeps to a search's time budget. Every group's cost is
         bounded in rows and columns, so a started group ends soon after.
+    cleaned : (ColumnPlan, DataFrame), optional
+        The fitted column plan of ``X`` and its output, where the caller has them (a fit
+        passes its own), so that ``X`` is not cleaned twice.
 
     Returns
     -------
@@ -74,7 +83,7 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
     (0.0, True)
     """
     names = _groups(groups)
-    data: PreparedData = prepare(X, y, task, random_state)
+    data: PreparedData = prepare(X, y, task, random_state, cleaned)
     out: dict[str, float] = {}
     for name in names:
         group = GROUPS[name]

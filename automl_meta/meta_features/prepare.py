@@ -73,15 +73,20 @@ class PreparedData:
         return block
 
 
-def prepare(X, y, task: str = "auto", random_state: int = 0) -> PreparedData:
-    """Validate and clean ``X``/``y`` once for all groups."""
+def prepare(X, y, task: str = "auto", random_state: int = 0,
+            cleaned: tuple[ColumnPlan, pd.DataFrame] | None = None) -> PreparedData:
+    """Validate and clean ``X``/``y`` once for all groups; ``cleaned`` is the fitted
+    column plan of ``X`` and its output, where the caller has them (a fit does)."""
     frame, target = check_X_y(X, y)
     resolved = infer_task(target, task)
     raw_missing = frame.isna().to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = ColumnPlan().fit(frame)
-        clean = plan.transform(frame, warn_unknown=False)
+    if cleaned is not None:
+        plan, clean = cleaned
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plan = ColumnPlan().fit(frame)
+            clean = plan.transform(frame, warn_unknown=False)
     numeric = clean[plan.numeric_].to_numpy(dtype=float) if plan.numeric_ else np.empty(
         (len(frame), 0))
     cats = plan.categorical_low_ + plan.categorical_high_
