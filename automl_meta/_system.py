@@ -1,9 +1,34 @@
-"""Facts about the machine the search runs on (memory, cores), and child interpreters."""
+"""Facts about the machine the search runs on (memory, cores), child interpreters, and
+where the shipped artifacts are."""
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
+
+# The top-level folders of a checkout whose files the package needs at run time; a wheel
+# carries them as package data under automl_meta/_shipped/ (links to them in the tree).
+SHIPPED_FOLDERS = ("studies", "dashboards")
+
+
+def shipped_file(folder: str, name: str) -> Path:
+    """A shipped artifact: ``<folder>/<name>`` of the source tree the package runs from (a
+    checkout); else the copy an installed wheel carries (``automl_meta/_shipped/``, read
+    with :mod:`importlib.resources`); else ``./<folder>/<name>``.
+
+    >>> shipped_file("studies", "knowledge.db").name
+    'knowledge.db'
+    """
+    if folder not in SHIPPED_FOLDERS:
+        raise ValueError(f"Not a shipped folder: {folder!r}; one of {SHIPPED_FOLDERS}.")
+    beside = Path(__file__).resolve().parents[1] / folder / name
+    if beside.exists():
+        return beside
+    carried = Path(str(resources.files("automl_meta") / "_shipped" / folder / name))
+    if carried.exists():
+        return carried
+    return Path.cwd() / folder / name
 
 
 def available_memory_bytes() -> int:

@@ -16,6 +16,7 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 
+from .._system import shipped_file
 from ..exceptions import StorageError
 
 DEFAULT_STORAGE_ENV = "AUTOML_META_STORAGE"
@@ -46,14 +47,13 @@ def shipped_knowledge_url() -> str:
     """The knowledge base the package learns from by default.
 
     ``$AUTOML_META_KNOWLEDGE`` if set; else ``studies/knowledge.db`` of the source tree the
-    package runs from (the repository checkout ships it); else ``./studies/knowledge.db``.
+    package runs from (the repository checkout ships it), or the copy an installed wheel
+    carries; else ``./studies/knowledge.db`` (:func:`automl_meta._system.shipped_file`).
     """
     env = os.environ.get(SHIPPED_KNOWLEDGE_ENV)
     if env:
         return env
-    beside = Path(__file__).resolve().parents[2] / "studies" / "knowledge.db"
-    path = beside if beside.exists() else Path.cwd() / "studies" / "knowledge.db"
-    return f"sqlite:///{path.as_posix()}"
+    return f"sqlite:///{shipped_file('studies', 'knowledge.db').as_posix()}"
 
 
 def heartbeat_settings() -> tuple[int, int]:

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .._system import shipped_file
+
 __all__ = ["INIT_ENV", "SHIPPED_INIT", "initialisation_reference", "shipped_initialisation"]
 
 INIT_ENV = "AUTOML_META_INIT"
@@ -20,12 +22,12 @@ SHIPPED_INIT = "meta_init.pt"
 def shipped_initialisation() -> Path:
     """The initialisation ``mlp_meta`` and ``protonet`` start from: ``$AUTOML_META_INIT``
     if set; else ``studies/meta_init.pt`` of the source tree the package runs from (the
-    repository ships it); else ``./studies/meta_init.pt``."""
+    repository ships it), or the copy an installed wheel carries; else
+    ``./studies/meta_init.pt``."""
     env = os.environ.get(INIT_ENV)
     if env:
         return Path(env)
-    beside = Path(__file__).resolve().parents[2] / "studies" / SHIPPED_INIT
-    return beside if beside.exists() else Path.cwd() / "studies" / SHIPPED_INIT
+    return shipped_file("studies", SHIPPED_INIT)
 
 
 def initialisation_reference(path: str | Path | None = None) -> dict[str, Any]:

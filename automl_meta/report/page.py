@@ -17,6 +17,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from .._system import shipped_file
 from .._version import __version__
 from ..exceptions import AutoMLError
 
@@ -25,9 +26,9 @@ DASHBOARDS_ENV = "AUTOML_META_DASHBOARDS"
 
 def dashboards_dir() -> Path:
     """``$AUTOML_META_DASHBOARDS``, else the ``dashboards/`` folder beside the package's
-    source tree (the repository ships it)."""
+    source tree (the repository ships it), or the copy an installed wheel carries."""
     env = os.environ.get(DASHBOARDS_ENV)
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "dashboards"
+    path = Path(env) if env else shipped_file("dashboards", "page.html").parent
     if not (path / "page.html").is_file() or not (path / "layout.json").is_file():
         raise AutoMLError(
             f"The report layout (page.html and layout.json) is not in {path}; set "

@@ -1,0 +1,51 @@
+"""The wheel carries what the runtime reads: the shipped knowledge base, its warm-start
+artifact, the meta-learned initialisation and the report layout; installed outside a
+checkout, the package finds them there."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = {"studies": ["knowledge.db", "warm_start.json.gz", "meta_init.pt"],
+           "dashboards": ["page.html", "layout.json"]}
+
+
+def test_the_shipped_folders_are_linked_into_the_package():
+    for folder, names in SHIPPED.items():
+        for name in names:
+            link = ROOT / "automl_meta" / "_shipped" / folder / name
+            assert link.resolve() == (ROOT / folder / name).resolve(), link
+
+
+@pytest.mark.skipif(importlib.util.find_spec("setuptools") is None,
+                    reason="building the wheel needs setuptools in this environment")
+def test_an_installed_wheel_finds_its_artifacts(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", str(ROOT), "-w", str(tmp_path)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("automl_meta-*.whl"))
+    unpacked = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(unpacked)
+    for folder, files in SHIPPED.items():
+        for name in files:
+            assert f"automl_meta/_shipped/{folder}/{name}" in names
+    script = ("from automl_meta.knowledge.storage import shipped_knowledge_url\n"
+              "from automl_meta.meta_learning.location import shipped_initialisation\n"
+              "from automl_meta.report.page import dashboards_dir\n"
+              "print(shipped_knowledge_url()); print(shipped_initialisation());"
+              " print(dashboards_dir())")
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, check=True, env={"PYTHONPATH": str(unpacked),
+                                                     "PATH": "/usr/bin:/bin"})
+    lines = out.stdout.split()
+    assert lines == [f"sqlite:///{unpacked}/automl_meta/_shipped/studies/knowledge.db",
+                     f"{unpacked}/automl_meta/_shipped/studies/meta_init.pt",
+                     f"{unpacked}/automl_meta/_shipped/dashboards"]
