@@ -133,14 +133,14 @@ def summarise(results: list[dict[str, Any]]) -> pd.DataFrame:
         ratios = group["ratio"].to_numpy()
         rows.append({
             "condition": condition, "budget (s)": int(budget), "runs": len(group),
-            "median ratio": round(float(np.median(ratios)), 3),
-            "p95 ratio": round(float(np.quantile(ratios, 0.95)), 3),
-            "max ratio": round(float(ratios.max()), 3),
+            "median ratio": f"{np.median(ratios):.2f}",
+            "p95 ratio": f"{np.quantile(ratios, 0.95):.2f}",
+            "max ratio": f"{ratios.max():.2f}",
             "on time": f"{np.mean([on_time(s, budget) for s in group['seconds']]):.0%}",
             "within 20 %": f"{np.mean(ratios <= 1.2):.0%}",
-            "median trials": float(np.median(group["n_trials"])),
+            "median trials": f"{np.median(group['n_trials']):g}",
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("condition")
 
 
 def _figure(results: list[dict[str, Any]]) -> Any:
@@ -209,14 +209,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = (f"Commit {commit_hash()}, {os.cpu_count()} cores; {len(names)} tables.\n\n"
             + markdown_table(table) + "\n")
     if late:
-        text += "\nLate returns:\n\n" + markdown_table(pd.DataFrame(late)[
-            ["name", "rows", "columns", "budget", "condition", "seconds", "n_trials"]]) + "\n"
+        text += "\nLate returns:\n\n" + markdown_table(pd.DataFrame(late).set_index("name")[
+            ["rows", "columns", "budget", "condition", "seconds", "n_trials"]]) + "\n"
     if failed:
         text += f"\n{len(failed)} runs failed: " + "; ".join(
             f"{r['name']} {r['budget']:g} s {r['condition']}: {r['error']}" for r in failed)
     print(text)
     (out / "table.md").write_text(text)
-    _figure(results).write_html(out / "budget.html", include_plotlyjs="cdn")
+    _figure(results).write_html(out / "budget.html", include_plotlyjs=True)
     return 0
 
 
