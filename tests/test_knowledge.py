@@ -258,3 +258,47 @@ def test_neural_build_starts_each_dataset_from_an_initialisation_blind_to_its_fa
     assert build_neural_knowledge(url, tmp_path / "folds", **kwargs) == [
         "sklearn:wine: complete, skipped"]
     assert KnowledgeBase(url).score_matrix(task="classification").shape == (1, 10)
+
+
+def test_an_interrupted_build_stops_after_the_running_trials(tmp_path):
+    """Ctrl-C (or SIGTERM, which the command line turns into it) stops a build's dataset
+    threads after their current trial, instead of when a whole dataset is done; what is
+    stored stays, nothing is left running, and the same build resumes."""
+    import _thread
+    import threading
+    import time
+
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    settings = BuildSettings(n_configs=30, workers=2, learners=["linear", "knn"],
+                             trial_timeout=30, added_portfolios={})
+    names = ["digits", "breast_cancer"]
+    interrupted_at: list[float] = []
+
+    def interrupt_once_trials_run() -> None:
+        while not interrupted_at:
+            time.sleep(0.2)
+            try:
+                summaries = optuna.get_all_study_summaries(url)
+            except Exception:  # noqa: BLE001 - the file is being created
+                continue
+            if any(s.n_trials >= 3 for s in summaries):
+                interrupted_at.append(time.monotonic())
+                _thread.interrupt_main()  # as a Ctrl-C reaching the main thread
+
+    watcher = threading.Thread(target=interrupt_once_trials_run, daemon=True)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
+    stopped = time.monotonic() - interrupted_at[0]
+    stored = [s.study_name for s in optuna.get_all_study_summaries(url)]
+    counts = []
+    for name in stored:  # the datasets begun before the stop
+        trials = optuna.load_study(study_name=name, storage=url).trials
+        counts.append(len(trials))
+        assert not any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
+    assert counts and min(counts) < 30 and stopped < 10.0, (counts, stopped)
+    again = build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
+    assert all("portfolio" in message for message in again)
+    for name in names:
+        study = optuna.load_study(study_name=f"corpus:sklearn:{name}", storage=url)
+        assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 30

@@ -17,8 +17,8 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +161,8 @@ class CorpusBuilder:
         self.storage = get_storage(storage)
         self.settings = settings
         self._keys_lock = threading.Lock()
+        # Set by Ctrl-C or SIGTERM: the datasets' threads stop after their current trial.
+        self._stop = threading.Event()
         self._content_keys: dict[str, str] = {}
         for s in optuna.get_all_study_summaries(self.storage, include_best_trial=False):
             if "content_key" in s.user_attrs:
@@ -241,20 +243,25 @@ class CorpusBuilder:
         data = EvaluationData(X=plan.transform(frame, warn_unknown=False), y=y_model,
                               folds=folds, plan=plan, task=dataset.task, metric=metric.name,
                               n_classes=n_classes, n_threads=1, meta_init=st.meta_init)
+        if self._stop.is_set():
+            return f"{dataset.key}: not started (the build was stopped)"
         executor = ProcessExecutor(data)
+        going_on = lambda: not self._stop.is_set()  # noqa: E731 - checked before each trial
         try:
             silent = SearchProgress(False, None, None, metric.name)
             if missing:
                 run_search(study, executor, learners=learners, task=dataset.task,
                            n_trials=len(missing), deadline=None, trial_timeout=st.trial_timeout,
                            random_state=0, progress=silent, initial_configs=missing,
-                           initial_attrs=[{"origin": "portfolio"}] * len(missing))
-            if searches_left:
+                           initial_attrs=[{"origin": "portfolio"}] * len(missing),
+                           budget_left=going_on)
+            if searches_left and not self._stop.is_set():
                 study.sampler = optuna.samplers.TPESampler(seed=0, multivariate=True,
                                                            group=True)
                 run_search(study, executor, learners=learners, task=dataset.task,
                            n_trials=searches_left, deadline=None,
-                           trial_timeout=st.trial_timeout, random_state=0, progress=silent)
+                           trial_timeout=st.trial_timeout, random_state=0, progress=silent,
+                           budget_left=going_on)
         finally:
             executor.close()
         return f"{dataset.key}: {len(missing)} portfolio + {searches_left} searched trials"
@@ -268,9 +275,10 @@ class CorpusBuilder:
 
             bar = tqdm(total=len(datasets), unit="dataset", desc="knowledge build")
         start = time.monotonic()
-        with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.settings.workers)
+        try:
             futures = {pool.submit(self.build_one, d): d for d in datasets}
-            for future in as_completed(futures):
+            for future in _as_completed_awake(futures):
                 d = futures[future]
                 try:
                     message = future.result()
@@ -281,10 +289,28 @@ class CorpusBuilder:
                 if bar is not None:
                     bar.set_postfix_str(message[:60], refresh=False)
                     bar.update(1)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the command line's handler
+            self._stop.set()
+            logger.warning("Knowledge build stopped: each running dataset ends after its "
+                           "current trial; everything stored is kept, and the same command "
+                           "resumes the build.")
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
         logger.info("Knowledge build took %.0f s.", time.monotonic() - start)
         return results
+
+
+def _as_completed_awake(futures: Iterable[Future], poll: float = 0.5) -> Iterator[Future]:
+    """``as_completed``, waking every ``poll`` seconds: a signal (Ctrl-C, SIGTERM) that
+    the kernel hands to another thread is acted on only when the main thread runs Python
+    code, and a plain wait would leave it pending until a whole dataset finished."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 def prune_knowledge(storage: Any) -> list[str]:
