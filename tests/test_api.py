@@ -255,6 +255,19 @@ def test_the_search_keeps_time_for_the_final_refit():
     assert plain.timeouts[1] > 29.0
 
 
+def test_the_refit_reserve_covers_starting_the_worker_again():
+    """A trial stopped at the deadline kills the trial worker, so the best trial's refit
+    (ensemble=False) starts another: the reserve keeps that measured start time too
+    (before, a 15 s fit whose last trial was stopped returned after 17 to 25 s)."""
+    from automl_meta.search.runner import REFIT_OVERHEAD, REFIT_SAFETY
+
+    executor = _TimedExecutor(seconds=0.0, fit_time=8.0)
+    executor.start_seconds = 3.0  # as a ProcessExecutor measures it
+    _, result = _search(executor, 30.0, reserve_refit=True)
+    assert result.reserve() == REFIT_SAFETY * 2.0 + REFIT_OVERHEAD + 3.0
+    assert executor.timeouts[1] < 30.0 - result.reserve() + 0.01
+
+
 def test_a_trial_that_cannot_finish_in_the_time_left_is_not_started():
     executor = _TimedExecutor(seconds=1.0, fit_time=0.01)
     study, result = _search(executor, 2.0, reserve_refit=True)

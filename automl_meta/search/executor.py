@@ -51,6 +51,7 @@ class _Worker:
     def __init__(self, memory_limit: int):
         env = child_env(AUTOML_META_WORKER_MEMORY=str(memory_limit))
         self.memory_limit = memory_limit
+        self.spawned = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "automl_meta.search.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
@@ -168,6 +169,9 @@ class ProcessExecutor:
         self._worker: _Worker | None = None
         self._started = False
         self.restarts = 0  # workers started again after a kill or a crash
+        # Seconds from a worker's spawn to its data being loaded, the last time one was
+        # started: what starting another costs (a refit after a trial was killed pays it).
+        self.start_seconds = 0.0
 
     def _ensure_started(self, limit: float | None = None) -> _Worker | None:
         """The worker, started (and sent the data) if need be; None when it is not ready
@@ -192,6 +196,7 @@ class ProcessExecutor:
             code = worker.proc.wait(5)
             raise AutoMLError(f"The trial worker died while loading the data (exit code "
                               f"{code}); see the messages above.") from exc
+        self.start_seconds = time.monotonic() - worker.spawned
         self._worker = worker
         return worker
 

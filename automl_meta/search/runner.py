@@ -197,6 +197,9 @@ class SearchResult:
         Their fitted fold models, where the worker handed them back.
     fixed_reserve : float or None
         Seconds kept for building the ensemble instead of a refit.
+    restart_seconds : float
+        What starting the trial worker again costs, as last measured: kept for the refit
+        too, since a trial stopped at the deadline kills the worker.
     """
 
     n_complete: int = 0
@@ -216,6 +219,7 @@ class SearchResult:
     # their fold models, where the worker handed them back (its best trials)
     fold_models: dict[int, list[Any]] = field(default_factory=dict)
     fixed_reserve: float | None = None  # seconds kept for building an ensemble instead
+    restart_seconds: float = 0.0  # what starting the trial worker again costs (measured)
 
     def reserve(self) -> float:
         """Seconds to keep for the final model: the refit of the best trial so far, or a
@@ -224,7 +228,8 @@ class SearchResult:
             return 0.0
         if self.fixed_reserve is not None:
             return self.fixed_reserve
-        return REFIT_SAFETY * self.refit_seconds + REFIT_OVERHEAD
+        # A trial stopped at the deadline kills the worker, so the refit starts another.
+        return REFIT_SAFETY * self.refit_seconds + REFIT_OVERHEAD + self.restart_seconds
 
     def keep_oof(self, number: int, signed_score: float, oof: Any,
                  fold_models: list[Any] | None = None) -> None:
@@ -360,6 +365,7 @@ def run_search(
         return deadline - result.reserve()
 
     while n_trials is None or result.n_complete + result.n_failed < n_trials:
+        result.restart_seconds = float(getattr(executor, "start_seconds", 0.0))
         end = deadline_now()
         if end is not None and end - time.monotonic() < MIN_TRIAL_SECONDS:
             result.out_of_time = True
