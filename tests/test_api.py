@@ -381,7 +381,10 @@ def test_the_worker_acknowledges_a_trial_before_its_clock_starts():
     worker = _Worker(2 * 1024**3)
     try:
         worker.requests.send(("data", pickle.dumps(data)))
-        assert worker.replies.recv() == ("ready", None)
+        status, info = worker.replies.recv()
+        # what starting it cost: its imports done after its spawn, then the data's loading
+        assert status == "ready" and info["imported_at"] > worker.spawned
+        assert 0 <= info["loading"] < 5
         worker.requests.send(("evaluate", {"learner": "linear", "linear.C": 1.0}, 0))
         assert worker.replies.recv() == ("started", None)
         status, outcome = worker.replies.recv()
@@ -435,8 +438,10 @@ def test_a_budget_set_limit_counts_the_worker_start():
         assert time.monotonic() - started < 1.0
         assert not outcome.ok and outcome.failure_reason == "timeout"
         assert "did not start" in outcome.failure_message
+        assert executor.start_seconds == 0.0  # that worker never loaded the data
         # Without the budget's limit, the next call starts a worker and runs the trial.
         assert executor.evaluate({"learner": "linear", "linear.C": 1.0}, seed=0,
                                  timeout=60).ok
+        assert 0 < executor.start_seconds < 60  # what a restart costs, measured
     finally:
         executor.close()

@@ -169,8 +169,8 @@ class ProcessExecutor:
         self._worker: _Worker | None = None
         self._started = False
         self.restarts = 0  # workers started again after a kill or a crash
-        # Seconds from a worker's spawn to its data being loaded, the last time one was
-        # started: what starting another costs (a refit after a trial was killed pays it).
+        # What starting a worker costs (its interpreter and imports, then the data), as
+        # last measured: a refit after a trial was killed pays it.
         self.start_seconds = 0.0
 
     def _ensure_started(self, limit: float | None = None) -> _Worker | None:
@@ -191,12 +191,16 @@ class ProcessExecutor:
                 return None
             raise AutoMLError(f"The trial worker did not start within {WORKER_START_TIMEOUT} s.")
         try:
-            worker.replies.recv()
+            _, info = worker.replies.recv()
         except (EOFError, OSError) as exc:
             code = worker.proc.wait(5)
             raise AutoMLError(f"The trial worker died while loading the data (exit code "
                               f"{code}); see the messages above.") from exc
-        self.start_seconds = time.monotonic() - worker.spawned
+        if isinstance(info, dict) and info.get("imported_at"):
+            # the interpreter's start and imports (not the time it sat idle in the pool),
+            # plus loading the data
+            self.start_seconds = (float(info["imported_at"]) - worker.spawned
+                                  + float(info["loading"]))
         self._worker = worker
         return worker
 

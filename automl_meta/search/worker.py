@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import time
 from multiprocessing.connection import Connection
 
 from .._system import die_with_parent
@@ -46,8 +47,10 @@ def release_gpu_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def serve(requests: Connection, replies: Connection) -> None:
-    """Answer requests until ``("stop",)`` or the driver goes away."""
+def serve(requests: Connection, replies: Connection, imported_at: float = 0.0) -> None:
+    """Answer requests until ``("stop",)`` or the driver goes away. ``imported_at`` (the
+    monotonic time this interpreter's imports were done) goes back with each data load,
+    with the load's seconds, so the driver knows what starting a worker costs."""
     evaluator: Evaluator | None = None
     while True:
         try:
@@ -58,8 +61,10 @@ def serve(requests: Connection, replies: Connection) -> None:
         if command == "stop":
             return
         if command == "data":
+            received = time.monotonic()
             evaluator = Evaluator(pickle.loads(message[1]))
-            replies.send(("ready", None))
+            replies.send(("ready", {"imported_at": imported_at,
+                                    "loading": time.monotonic() - received}))
             continue
         assert evaluator is not None, "the driver sends data before trials"
         _, config, seed = message
@@ -90,7 +95,8 @@ def main() -> None:
     os.dup2(2, 1)  # learners' prints go to stderr, not into the protocol
     limit = os.environ.get("AUTOML_META_WORKER_MEMORY")
     limit_memory(int(limit) if limit else None)
-    serve(Connection(0, writable=False), Connection(reply_fd, readable=False))
+    serve(Connection(0, writable=False), Connection(reply_fd, readable=False),
+          imported_at=time.monotonic())
 
 
 if __name__ == "__main__":
