@@ -278,34 +278,31 @@ class ProcessExecutor:
 
     def refit(self, config: dict[str, Any], seed: int) -> Any:
         """Fit ``config`` on all rows in the worker and return the fitted pipeline."""
-        result = self._call("refit", config, seed, None)
-        if isinstance(result, TrialOutcome):
-            raise AutoMLError(f"Refitting the best configuration failed: "
-                              f"{result.failure_reason}: {result.failure_message}")
-        status, value = result
-        if status != "ok":
-            raise AutoMLError(f"Refitting the best configuration failed: "
-                              f"{value.failure_message}")
-        return pickle.loads(value)
+        return _fitted(self._call("refit", config, seed, None),
+                       "Refitting the best configuration")
 
     def fold_refit(self, config: dict[str, Any], seed: int, timeout: float | None = None
                    ) -> list[Any]:
         """Fit ``config``'s fold models in the worker (within ``timeout`` seconds)."""
-        result = self._call("fold_refit", config, seed, timeout, True)
-        if isinstance(result, TrialOutcome):
-            raise AutoMLError(f"Refitting an ensemble member's folds failed: "
-                              f"{result.failure_reason}: {result.failure_message}")
-        status, value = result
-        if status != "ok":
-            raise AutoMLError(f"Refitting an ensemble member's folds failed: "
-                              f"{value.failure_message}")
-        return pickle.loads(value)
+        return _fitted(self._call("fold_refit", config, seed, timeout, True),
+                       "Refitting an ensemble member's folds")
 
     def close(self) -> None:
         """Hand the worker back to the idle pool for the next search."""
         if self._worker is not None:
             _POOL.give(self._worker)
             self._worker = None
+
+
+def _fitted(result: tuple[str, Any] | TrialOutcome, what: str) -> Any:
+    """The fitted model a worker sent back for a refit request, or AutoMLError saying
+    ``what`` failed and why."""
+    if isinstance(result, TrialOutcome):
+        raise AutoMLError(f"{what} failed: {result.failure_reason}: {result.failure_message}")
+    status, value = result
+    if status != "ok":
+        raise AutoMLError(f"{what} failed: {value.failure_message}")
+    return pickle.loads(value)
 
 
 def make_executor(data: EvaluationData, isolation: Isolation = "process",
