@@ -113,6 +113,64 @@ def test_a_driver_that_is_not_installed_is_named():
         get_storage("mysql://user:pw@localhost/db")
 
 
+def _open_after(barrier, url, results):
+    from automl_meta.knowledge import get_storage
+
+    barrier.wait()
+    try:
+        get_storage(url).get_all_studies()
+        results.put("ok")
+    except Exception as exc:  # reported to the test, which names it
+        results.put(repr(exc))
+
+
+def test_fits_opening_one_new_database_at_once_all_open_it(tmp_path):
+    """Optuna creates a new database's tables check-then-create; processes opening one
+    new SQLite file together raced into "table ... already exists" (a CI failure)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(4), context.Queue()
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    workers = [context.Process(target=_open_after, args=(barrier, url, results))
+               for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert outcomes == ["ok"] * 4
+
+
+def test_a_schema_created_meanwhile_is_opened_again(monkeypatch, tmp_path):
+    import sqlalchemy.exc
+
+    from automl_meta.knowledge import storage as storage_module
+
+    real, calls = storage_module.RDBStorage, []
+
+    def racing(url, **kwargs):
+        calls.append(url)
+        if len(calls) == 1:
+            raise sqlalchemy.exc.OperationalError(
+                "CREATE TABLE trial_params", {}, Exception("table trial_params already exists"))
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(storage_module, "RDBStorage", racing)
+    opened = storage_module.get_storage(f"sqlite:///{tmp_path / 'x.db'}")
+    assert len(calls) == 2 and opened.get_all_studies() == []
+    calls.clear()
+
+    def locked(url, **kwargs):  # any other database error is not retried
+        calls.append(url)
+        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(storage_module, "RDBStorage", locked)
+    with pytest.raises(StorageError, match="database is locked"):
+        storage_module.get_storage(f"sqlite:///{tmp_path / 'y.db'}")
+    assert len(calls) == 1
+
+
 def test_an_overlong_study_name_is_refused(clf_frame, fast):
     with pytest.raises(DataError, match="at most 512"):
         fit(clf_frame, "target", study_name="s" * 600, **fast)

@@ -9,6 +9,7 @@ does ``"memory"`` for a throw-away in-memory storage.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ DEFAULT_STORAGE_PATH = Path("studies") / "automl_meta.db"
 SQLITE_LOCK_TIMEOUT = 60
 # Seconds a PostgreSQL connection attempt may take: an unreachable server fails fast.
 CONNECT_TIMEOUT = 10
+# Opening again after a concurrent first open created the tables (see _open_rdb).
+SCHEMA_RACE_RETRIES = 3
 # Trial heartbeats: a running trial records one every HEARTBEAT[0] seconds; one silent for
 # HEARTBEAT[1] seconds belongs to a dead worker and is failed (then retried once) by the
 # next worker that asks for a trial. Override with AUTOML_META_HEARTBEAT="interval,grace".
@@ -177,8 +180,8 @@ def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            rdb = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=interval,
-                             grace_period=grace, **stale)
+            rdb = _open_rdb(url, engine_kwargs=engine_kwargs, heartbeat_interval=interval,
+                            grace_period=grace, **stale)
         if wal and path is not None:
             _use_wal(rdb)
         return rdb
@@ -195,6 +198,43 @@ def get_storage(storage: str | BaseStorage | None = None, *, create: bool = True
         if type(exc).__module__.startswith("sqlalchemy"):
             raise StorageError(f"Cannot open study storage {_redact(url)!r}: {exc}") from exc
         raise
+
+
+def _open_rdb(url: str, **kwargs: Any) -> RDBStorage:
+    """``RDBStorage(url, **kwargs)``, tried again when another process was setting up
+    the same new database at the same moment.
+
+    Optuna sets up a new database check-then-write (create the missing tables, then
+    insert the one version row and stamp the Alembic revision), and none of it is
+    atomic, so fits started together on a new SQLite file or PostgreSQL database can
+    both see nothing and the later one fails ("table ... already exists", a unique
+    constraint on the version rows). What the other process wrote is what this one
+    would have written, so opening again succeeds.
+    """
+    for attempt in range(SCHEMA_RACE_RETRIES + 1):
+        try:
+            return RDBStorage(url, **kwargs)
+        except Exception as exc:
+            if attempt == SCHEMA_RACE_RETRIES or not _schema_race(exc):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# Database errors that, while opening, mean another process set the schema up first.
+_SCHEMA_RACE_TEXTS = ("already exists", "UNIQUE constraint failed", "duplicate key value",
+                      "pg_type_typname_nsp_index")
+
+
+def _schema_race(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is a database error of a schema set up
+    meanwhile by another process (see ``_open_rdb``)."""
+    while exc is not None:
+        if type(exc).__module__.startswith("sqlalchemy") and any(
+                text in str(exc) for text in _SCHEMA_RACE_TEXTS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _use_wal(storage: RDBStorage) -> None:
