@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from automl_meta.learners import LEARNER_MODULES_ENV
+
+# The fault-injection learner (robustness tests) is registered here and, through the
+# environment the trial workers and CLI processes inherit, in every process of a test.
+os.environ[LEARNER_MODULES_ENV] = "automl_meta.testing.faults"
+import automl_meta.testing.faults  # noqa: E402, F401  (registers "fault_injection")
 
 
 @pytest.fixture(scope="session")

@@ -140,6 +140,18 @@ def _wait_running(url: str, name: str, seconds: float = 60) -> None:
     raise AssertionError("no trial started running")
 
 
+def test_a_worker_that_does_not_know_a_learner_names_the_setting(tmp_path):
+    from automl_meta.learners import LEARNER_MODULES_ENV
+
+    url = f"sqlite:///{tmp_path / 'plugin.db'}"
+    _hanging_study(url, "p")
+    env = {k: v for k, v in os.environ.items() if k != LEARNER_MODULES_ENV}
+    out = subprocess.run([*CLI, "worker", "--storage", url, "--study", "p", "--trials", "1"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 2, out.stderr
+    assert "['fault_injection']" in out.stderr and LEARNER_MODULES_ENV in out.stderr
+
+
 def test_sigterm_to_a_worker_records_its_trial_as_interrupted(tmp_path):
     url = f"sqlite:///{tmp_path / 'term.db'}"
     _hanging_study(url, "t")

@@ -1,13 +1,18 @@
-"""Candidate learners: one registry from learner name to estimator."""
+"""Candidate learners: one registry from learner name to :class:`LearnerSpec`."""
 
 from __future__ import annotations
 
 from .registry import (
     DEFAULT_LEARNERS,
+    LEARNER_MODULES_ENV,
     LEARNERS,
-    LearnerSpec,
     available_learners,
     build_estimator,
+    load_learner_modules,
+    register_learner,
 )
+from .spec import BuildContext, LearnerSpec
 
-__all__ = ["DEFAULT_LEARNERS", "LEARNERS", "LearnerSpec", "available_learners", "build_estimator"]
+__all__ = ["DEFAULT_LEARNERS", "LEARNERS", "LEARNER_MODULES_ENV", "BuildContext",
+           "LearnerSpec", "available_learners", "build_estimator", "load_learner_modules",
+           "register_learner"]

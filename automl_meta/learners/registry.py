@@ -1,92 +1,86 @@
-"""The learner registry: what each family needs and how to build its estimator.
+"""The learner registry: every family by name, and the estimator of a configuration.
 
-Hyperparameter distributions live in :mod:`automl_meta.search_space`; this module turns a
-sampled configuration into an unfitted scikit-learn compatible estimator.
+Each family is one :class:`LearnerSpec` (facts, search space, defaults and estimator
+factory); the built-in ones are in :mod:`automl_meta.learners.builtin`. A learner from
+outside the package is added with :func:`register_learner`, in a module that the
+processes evaluating its trials import: name it in ``AUTOML_META_LEARNER_MODULES``
+(comma-separated module names), which every fit, trial worker and ``automl-meta worker``
+imports before it looks a learner up.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .._system import cpu_count
 from .._types import Task
-from ..data.preprocessing import PreprocessingKind
 from ..exceptions import DataError
+from .builtin import BUILTIN
+from .spec import BuildContext, LearnerSpec
 
 logger = logging.getLogger(__name__)
 
+# Modules that register learners from outside the package (see load_learner_modules).
+LEARNER_MODULES_ENV = "AUTOML_META_LEARNER_MODULES"
 
-@dataclass(frozen=True)
-class LearnerSpec:
-    """Static facts about a learner family.
+LEARNERS: dict[str, LearnerSpec] = {s.name: s for s in BUILTIN}
 
-    ``max_rows``: the family is left out of the search above this many rows (kernel SVMs
-    scale quadratically). ``sample_weight``: whether its ``fit`` accepts sample weights.
-    ``tasks``: the tasks it can learn. ``torch``: it trains with torch (imported only by
-    its trials). ``meta_init``: it starts from the meta-learned initialisation.
+# The families a search with the default ``learners`` chooses among (built-in only).
+DEFAULT_LEARNERS: tuple[str, ...] = tuple(s.name for s in BUILTIN if s.searched)
 
-    Attributes
+
+def register_learner(spec: LearnerSpec) -> None:
+    """Add a learner family from outside the package, under ``spec.name``.
+
+    It is searched only where ``learners`` names it. The processes that evaluate its
+    trials must register it too: call this at the top level of a module and name the
+    module in ``AUTOML_META_LEARNER_MODULES``. Registering the same spec again is a
+    no-op.
+
+    Parameters
     ----------
-    name : str
-        The family's name, as in the ``learner`` parameter of a trial.
-    preprocessing : {"scaled", "tree", "native"}
-        How its input is prepared (:func:`automl_meta.data.make_preprocessor`).
-    description : str
-        One line for people (CLI and reports).
-    max_rows : int or None
-        Left out of the search above this many rows (kernel SVMs scale quadratically).
-    sample_weight : bool
-        Whether its ``fit`` accepts sample weights.
-    tasks : tuple of str
-        The tasks it can learn.
-    torch : bool
-        It trains with torch (imported only by its trials).
-    meta_init : bool
-        It starts from the meta-learned initialisation.
+    spec : LearnerSpec
+        The family.
+
+    Raises
+    ------
+    ValueError
+        When another family already has the name.
     """
-
-    name: str
-    preprocessing: PreprocessingKind
-    description: str
-    max_rows: int | None = None
-    sample_weight: bool = True
-    tasks: tuple[Task, ...] = ("classification", "regression")
-    torch: bool = False
-    meta_init: bool = False
+    known = LEARNERS.get(spec.name)
+    if known is not None and known != spec:
+        raise ValueError(f"A learner named {spec.name!r} is already registered.")
+    LEARNERS[spec.name] = spec
 
 
-LEARNERS: dict[str, LearnerSpec] = {
-    s.name: s
-    for s in [
-        LearnerSpec("baseline", "tree", "predicts the class prior or the mean (no search)"),
-        LearnerSpec("linear", "scaled", "logistic regression / ridge regression"),
-        LearnerSpec("knn", "scaled", "k-nearest neighbours", sample_weight=False),
-        LearnerSpec("svm", "scaled", "RBF-kernel SVM (Platt-calibrated for probabilities)",
-                    max_rows=10_000),
-        LearnerSpec("random_forest", "tree", "random forest"),
-        LearnerSpec("extra_trees", "tree", "extremely randomised trees"),
-        LearnerSpec("hist_gradient_boosting", "tree", "scikit-learn histogram gradient boosting"),
-        LearnerSpec("lightgbm", "tree", "LightGBM gradient boosting"),
-        LearnerSpec("catboost", "tree",
-                    "CatBoost gradient boosting (native handling of categorical columns)"),
-        LearnerSpec("mlp", "scaled", "torch multi-layer perceptron (random initialisation)",
-                    torch=True),
-        LearnerSpec("mlp_meta", "scaled",
-                    "torch MLP fine-tuned from the meta-learned initialisation", torch=True,
-                    meta_init=True),
-        LearnerSpec("protonet", "scaled",
-                    "prototypical network on the meta-learned encoder (no gradient steps)",
-                    tasks=("classification",), torch=True, meta_init=True),
-        LearnerSpec("fault_injection", "tree", "fails on purpose (testing only)"),
-    ]
-}
+_loaded_modules: set[str] = set()
 
-# Histogram gradient boosting stops early (on a 10 % validation split) from this many rows.
-HGB_EARLY_STOPPING_ROWS = 500
+
+def load_learner_modules() -> None:
+    """Import the modules named in ``AUTOML_META_LEARNER_MODULES`` (once each), which
+    register their learners.
+
+    Raises
+    ------
+    DataError
+        When a named module cannot be imported.
+    """
+    for name in filter(None, (m.strip() for m in os.environ.get(
+            LEARNER_MODULES_ENV, "").split(","))):
+        if name in _loaded_modules:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise DataError(f"{LEARNER_MODULES_ENV} names {name!r}, which cannot be "
+                            f"imported: {exc}") from exc
+        _loaded_modules.add(name)
+
+
 # Below this many rows every learner runs on one thread: on small tables a second thread
 # gains little, and when another process keeps a core busy, OpenMP's spinning threads
 # (LightGBM, HistGradientBoosting, torch) wait on each other and a trial takes many times
@@ -117,10 +111,6 @@ def learner_threads(learner: str, n_rows: int, n_threads: int) -> int:
         return 1
     return free_cores(n_threads)
 
-DEFAULT_LEARNERS: tuple[str, ...] = tuple(
-    n for n in LEARNERS if n not in ("baseline", "fault_injection"))
-
-
 def available_learners(requested: Sequence[str] | None, n_rows: int, task: Task
                        ) -> list[str]:
     """Validate ``requested`` (default: every family that can learn ``task``) and drop
@@ -136,6 +126,7 @@ def available_learners(requested: Sequence[str] | None, n_rows: int, task: Task
     task : {"classification", "regression"}
         The task.
     """
+    load_learner_modules()
     names = list(requested) if requested is not None else [
         n for n in DEFAULT_LEARNERS if task in LEARNERS[n].tasks]
     unknown = [n for n in names if n not in LEARNERS]
@@ -168,14 +159,8 @@ def build_estimator(
     meta_init: str | None = None,
     n_numeric: int | None = None,
 ) -> Any:
-    """Return the unfitted estimator for one configuration.
-
-    ``n_train`` (rows it will be fitted on) caps size-dependent parameters such as the
-    number of neighbours. ``n_numeric``: how many of the ``"tree"`` matrix's leading
-    columns are numbers (the rest are category codes, which CatBoost treats natively).
-    ``device`` is where torch learners train (``"auto"``: CUDA when the process sees a
-    GPU). ``meta_init``: the meta-learned initialisation ``mlp_meta``
-    and ``protonet`` start from (default: the shipped one).
+    """Return the unfitted estimator for one configuration (its family's
+    :attr:`LearnerSpec.build`).
 
     Parameters
     ----------
@@ -190,113 +175,23 @@ def build_estimator(
     n_threads : int, default 1
         Threads the estimator may use.
     n_train : int, optional
-        Rows it will be fitted on.
+        Rows it will be fitted on (caps size-dependent parameters such as the number of
+        neighbours).
     device : str, default "auto"
-        Where torch learners train.
+        Where torch learners train (``"auto"``: CUDA when the process sees a GPU).
     meta_init : str, optional
-        Path of the meta-learned initialisation.
+        Path of the meta-learned initialisation ``mlp_meta`` and ``protonet`` start
+        from (default: the shipped one).
     n_numeric : int, optional
-        Leading numeric columns of the ``"tree"`` matrix.
+        How many of the ``"tree"`` matrix's leading columns are numbers (the rest are
+        category codes, which CatBoost treats natively).
     """
-    clf = task == "classification"
-    if learner == "baseline":
-        from sklearn.dummy import DummyClassifier, DummyRegressor
-
-        return DummyClassifier(strategy="prior") if clf else DummyRegressor(strategy="mean")
-    if learner == "linear":
-        if clf:
-            from sklearn.linear_model import LogisticRegression
-
-            return LogisticRegression(C=params["C"], max_iter=2000)
-        from sklearn.linear_model import Ridge
-
-        return Ridge(alpha=params["alpha"], random_state=random_state)
-    if learner == "knn":
-        from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-
-        k = int(params["n_neighbors"])
-        if n_train is not None:
-            k = max(1, min(k, n_train))
-        cls = KNeighborsClassifier if clf else KNeighborsRegressor
-        return cls(n_neighbors=k, weights=params["weights"], p=int(params["p"]),
-                   n_jobs=n_threads)
-    if learner == "svm":
-        if clf:
-            from .svm import SVMClassifier
-
-            return SVMClassifier(C=params["C"], gamma=params["gamma"],
-                                 random_state=random_state)
-        from sklearn.svm import SVR
-
-        return SVR(C=params["C"], gamma=params["gamma"], epsilon=params["epsilon"])
-    if learner in ("random_forest", "extra_trees"):
-        from sklearn import ensemble
-
-        name = ("RandomForest" if learner == "random_forest" else "ExtraTrees") + (
-            "Classifier" if clf else "Regressor")
-        return getattr(ensemble, name)(
-            n_estimators=int(params["n_estimators"]), max_features=params["max_features"],
-            min_samples_leaf=int(params["min_samples_leaf"]), n_jobs=n_threads,
-            random_state=random_state)
-    if learner == "hist_gradient_boosting":
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
-        cls = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
-        return cls(learning_rate=params["learning_rate"], max_iter=int(params["max_iter"]),
-                   max_leaf_nodes=int(params["max_leaf_nodes"]),
-                   min_samples_leaf=int(params["min_samples_leaf"]),
-                   l2_regularization=params["l2_regularization"],
-                   # max_iter is an upper bound: stop when 10% held-out rows stop improving
-                   # (with enough rows for a meaningful held-out split).
-                   early_stopping=n_train is None or n_train >= HGB_EARLY_STOPPING_ROWS,
-                   validation_fraction=0.1, n_iter_no_change=10, random_state=random_state)
-    if learner == "lightgbm":
-        from lightgbm import LGBMClassifier, LGBMRegressor
-
-        cls = LGBMClassifier if clf else LGBMRegressor
-        return cls(n_estimators=int(params["n_estimators"]),
-                   learning_rate=params["learning_rate"], num_leaves=int(params["num_leaves"]),
-                   min_child_samples=int(params["min_child_samples"]),
-                   subsample=params["subsample"], subsample_freq=1,
-                   colsample_bytree=params["colsample_bytree"], reg_lambda=params["reg_lambda"],
-                   n_jobs=n_threads, random_state=random_state, verbose=-1)
-    if learner == "catboost":
-        from .catboost import CatBoostClassifierLearner, CatBoostRegressorLearner
-
-        cls = CatBoostClassifierLearner if clf else CatBoostRegressorLearner
-        return cls(iterations=int(params["iterations"]), learning_rate=params["learning_rate"],
-                   depth=int(params["depth"]), l2_leaf_reg=params["l2_leaf_reg"],
-                   n_numeric=n_numeric, thread_count=n_threads, random_state=random_state)
-    if learner == "mlp":
-        from .torch.mlp import TorchMLPClassifier, TorchMLPRegressor
-
-        cls = TorchMLPClassifier if clf else TorchMLPRegressor
-        return cls(hidden_size=int(params["hidden_size"]), n_layers=int(params["n_layers"]),
-                   dropout=params["dropout"], learning_rate=params["learning_rate"],
-                   weight_decay=params["weight_decay"], epochs=int(params["epochs"]),
-                   batch_size=int(params["batch_size"]), random_state=random_state,
-                   n_threads=n_threads, device=device)
-    if learner == "mlp_meta":
-        from .torch.meta import MetaMLPClassifier, MetaMLPRegressor
-
-        common = dict(steps=int(params["steps"]), learning_rate=params["learning_rate"],
-                      adapt=params["adapt"], views=int(params.get("views", 1)),
-                      init=meta_init, random_state=random_state, n_threads=n_threads,
-                      device=device)
-        if clf:
-            return MetaMLPClassifier(head=params["head"], **common)
-        return MetaMLPRegressor(**common)
-    if learner == "protonet":
-        if not clf:
-            raise DataError("protonet is a classifier; it cannot learn regression.")
-        from .torch.meta import ProtoNetClassifier
-
-        return ProtoNetClassifier(distance=params["distance"],
-                                  temperature=params["temperature"], init=meta_init,
-                                  random_state=random_state, n_threads=n_threads,
-                                  device=device)
-    if learner == "fault_injection":
-        from ..testing.faults import FaultyEstimator
-
-        return FaultyEstimator(mode=params["mode"], task=task)
-    raise DataError(f"Unknown learner {learner!r}. Choose from: {', '.join(LEARNERS)}.")
+    spec = LEARNERS.get(learner)
+    if spec is None:
+        raise DataError(f"Unknown learner {learner!r}. Choose from: {', '.join(LEARNERS)}.")
+    if task not in spec.tasks:
+        raise DataError(f"{learner} is for {' and '.join(spec.tasks)} only; it cannot "
+                        f"learn {task}.")
+    return spec.build(params, BuildContext(
+        task=task, random_state=random_state, n_threads=n_threads, n_train=n_train,
+        device=device, meta_init=meta_init, n_numeric=n_numeric))

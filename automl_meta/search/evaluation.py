@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from .._types import Task, TrialOutcome
 from ..data.plan import ColumnPlan
 from ..data.preprocessing import make_preprocessor
-from ..learners import LEARNERS, build_estimator
+from ..learners import LEARNERS, build_estimator, load_learner_modules
 from ..learners.registry import learner_threads
 from ..metrics import get_metric
 from ..search_space import config_learner, default_configs, learner_params
@@ -146,6 +146,7 @@ class Evaluator:
     """
 
     def __init__(self, data: EvaluationData):
+        load_learner_modules()  # learners registered from outside the package
         self.data = data
         self.metric = get_metric(data.metric, data.task, data.n_classes)
         self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, Any]] = {}
@@ -168,7 +169,7 @@ class Evaluator:
         whose preparation fails is left for its trial to report the failure.
         """
         learner = config_learner(config)
-        if learner in self._prepared or learner == "fault_injection":
+        if learner in self._prepared:
             return
         self._prepared.add(learner)
         d = self.data

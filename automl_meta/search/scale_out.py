@@ -31,6 +31,7 @@ from optuna.trial import TrialState
 from .._system import child_env, cpu_count
 from .._version import __version__
 from ..exceptions import AutoMLError
+from ..learners import LEARNER_MODULES_ENV, LEARNERS, load_learner_modules
 from .evaluation import EvaluationData
 from .executor import make_executor
 from .payload import delete_payload, load_payload, save_oof, save_payload
@@ -136,6 +137,12 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
             f"Study {study_name!r} was started by automl-meta "
             f"{attrs.get('automl_meta_version')}; this worker is {__version__}. Install the "
             "same version on every worker.")
+    load_learner_modules()
+    unknown = [n for n in attrs["learners"] if n not in LEARNERS]
+    if unknown:
+        raise AutoMLError(
+            f"Study {study_name!r} searches learner(s) {unknown} that this worker does not "
+            f"know. Name the module(s) registering them in {LEARNER_MODULES_ENV}.")
     study.sampler = worker_sampler(int(attrs.get("random_state", 0)), worker)
     run = attrs["run"]
     if run.get("payload") is None:

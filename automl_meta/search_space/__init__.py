@@ -5,7 +5,6 @@ from __future__ import annotations
 from .defaults import default_configs
 from .space import (
     LEARNER_PARAM,
-    LEARNER_SPACES,
     config_learner,
     format_params,
     learner_params,
@@ -16,7 +15,6 @@ from .space import (
 
 __all__ = [
     "LEARNER_PARAM",
-    "LEARNER_SPACES",
     "config_learner",
     "default_configs",
     "format_params",

@@ -1,6 +1,8 @@
 """A learner that fails on purpose, to test that a search survives its learners.
 
-Registered as the ``"fault_injection"`` learner (never searched by default). Its ``mode``
+Importing this module registers it as the ``"fault_injection"`` learner (searched only
+where ``learners`` names it); name the module in ``AUTOML_META_LEARNER_MODULES`` so that
+trial workers register it too (the test suite's ``conftest.py`` does). Its ``mode``
 hyperparameter picks the failure: ``"raise"``, ``"hang"``, ``"segfault"``, ``"memory"``
 (allocates until the worker's memory cap stops it), ``"killed"`` (SIGKILL, as the kernel's
 out-of-memory killer does), ``"nan"`` (predicts NaN) or ``"ok"`` (predicts the majority
@@ -13,9 +15,13 @@ import ctypes
 import os
 import signal
 import time
+from typing import Any
 
 import numpy as np
+from optuna.distributions import CategoricalDistribution
 from sklearn.base import BaseEstimator
+
+from ..learners import BuildContext, LearnerSpec, register_learner
 
 FAULT_MODES = ("ok", "raise", "hang", "segfault", "memory", "nan", "killed")
 
@@ -62,3 +68,13 @@ class FaultyEstimator(BaseEstimator):
             return proba + np.nan
         proba[:, int(np.searchsorted(self.classes_, self.majority_))] = 1.0
         return proba
+
+
+def _build(params: dict[str, Any], context: BuildContext) -> FaultyEstimator:
+    return FaultyEstimator(mode=params["mode"], task=context.task)
+
+
+FAULT_LEARNER = LearnerSpec(
+    "fault_injection", "tree", "fails on purpose (testing only)", _build, searched=False,
+    space={"any": {"mode": CategoricalDistribution(list(FAULT_MODES))}})
+register_learner(FAULT_LEARNER)
