@@ -45,10 +45,11 @@ from .exceptions import (
 from .knowledge import get_storage, storage_url
 from .knowledge.storage import without_password
 from .learners import LEARNERS, available_learners
+from .learners.torch.location import initialisation_reference
 from .meta_features import extract as extract_meta_features
-from .meta_learning.location import initialisation_reference
 from .metrics import get_metric
 from .params import ParameterError, check_count, check_cv, check_seconds, check_seed
+from .report import write_study_report
 from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
 from .search.executor import prewarm
 from .search.final_model import build_ensemble, ensemble_reserve, record_ensemble
@@ -395,8 +396,6 @@ class _AutoMLBase(BaseEstimator):
     def _write_report(self, study: optuna.Study) -> str | None:
         """Write the HTML report to ``self.report``. A report that cannot be written is a
         warning, not an error: the fitted model is not thrown away for it."""
-        from .report import write_study_report
-
         try:
             path = write_study_report(study, self.report)  # type: ignore[arg-type]
         except (AutoMLError, OSError, ValueError) as exc:

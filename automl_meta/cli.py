@@ -208,13 +208,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_meta_train(args: argparse.Namespace) -> int:
-    from .meta_learning.train import Recipe, meta_train
+    from .corpus.meta_tasks import corpus_tasks
+    from .learners.torch.initialisation import Recipe
+    from .meta_learning.train import meta_train
 
     recipe = Recipe(algorithm=args.algo, steps=args.steps,
                     tasks_per_batch=args.tasks_per_batch, seed=args.seed,
                     augment=args.augment, synthetic=args.synthetic, meta_sgd=args.meta_sgd,
                     exclude_families=args.exclude_families or [])
-    path = meta_train(recipe, args.out, device=args.device, names=args.datasets,
+    path = meta_train(recipe, args.out, corpus_tasks(args.datasets), device=args.device,
                       progress=args.verbose > 0)
     print(f"Meta-learned initialisation saved to {path}")
     return 0

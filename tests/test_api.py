@@ -345,7 +345,7 @@ evaluator = Evaluator(data)
 for learner in {learners!r}:
     evaluator.prepare({{"learner": learner}})
 print([m in sys.modules for m in {loaded!r}], [m in sys.modules for m in {not_loaded!r}],
-      bool(getattr(sys.modules.get("automl_meta.meta_learning.train"), "_LOADED", None)))
+      bool(getattr(sys.modules.get("automl_meta.learners.torch.initialisation"), "_LOADED", None)))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")[-2]

@@ -230,7 +230,7 @@ def test_neural_build_starts_each_dataset_from_an_initialisation_blind_to_its_fa
     """The neural evidence joins a dataset's existing study (its earlier trials kept) and
     comes from an initialisation meta-trained without that dataset's fold of families."""
     from automl_meta.corpus.neural import build_neural_knowledge, family_folds
-    from automl_meta.meta_learning.train import Recipe, load_initialisation
+    from automl_meta.learners.torch.initialisation import Recipe, load_initialisation
 
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     build_knowledge(url, ["sklearn"], BuildSettings(n_configs=2, learners=["linear", "knn"],

@@ -10,15 +10,15 @@ torch = pytest.importorskip("torch")
 
 from automl_meta.exceptions import DataError  # noqa: E402
 from automl_meta.learners import LEARNERS, available_learners  # noqa: E402
+from automl_meta.learners.torch.initialisation import (  # noqa: E402
+    load_cached_initialisation,
+    shipped_initialisation,
+)
 from automl_meta.learners.torch.meta import (  # noqa: E402
     MAX_BATCH,
     MetaMLPClassifier,
     MetaMLPRegressor,
     ProtoNetClassifier,
-)
-from automl_meta.meta_learning.train import (  # noqa: E402
-    load_cached_initialisation,
-    shipped_initialisation,
 )
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

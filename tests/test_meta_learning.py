@@ -10,6 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
+from automl_meta.corpus.meta_tasks import corpus_tasks  # noqa: E402
+from automl_meta.learners.torch.initialisation import Recipe, load_initialisation  # noqa: E402
+from automl_meta.learners.torch.input_map import InputMap  # noqa: E402
 from automl_meta.meta_learning.core import (  # noqa: E402
     Episodes,
     InnerLoop,
@@ -20,7 +23,7 @@ from automl_meta.meta_learning.core import (  # noqa: E402
     reptile_direction,
     task_loss,
 )
-from automl_meta.meta_learning.episodes import InputMap, sample_episodes  # noqa: E402
+from automl_meta.meta_learning.episodes import sample_episodes  # noqa: E402
 
 
 def _model(n_in=3, n_out=3):
@@ -235,24 +238,24 @@ def _interrupted_then_resumed(train, recipe, out, monkeypatch):
 
     monkeypatch.setattr(train, "meta_step", dies_on_the_fifth)
     with pytest.raises(KeyboardInterrupt):
-        train.meta_train(recipe, out, device="cpu", checkpoint_every=3, names=NAMES,
+        train.meta_train(recipe, out, device="cpu", checkpoint_every=3, source=corpus_tasks(NAMES),
                          progress=False)
     assert out.with_name(out.name + ".ckpt").exists() and not out.exists()
     monkeypatch.setattr(train, "meta_step", real_step)
-    return train.meta_train(recipe, out, device="cpu", checkpoint_every=3, names=NAMES,
-                            progress=False)
+    return train.meta_train(recipe, out, source=corpus_tasks(NAMES), device="cpu",
+                            checkpoint_every=3, progress=False)
 
 
 def test_meta_training_resumes_where_it_stopped_and_saves_a_loadable_artifact(
         tmp_path, monkeypatch):
     from automl_meta.meta_learning import train
 
-    recipe = train.Recipe(algorithm="maml", **TINY)
+    recipe = Recipe(algorithm="maml", **TINY)
     straight = train.meta_train(recipe, tmp_path / "a.pt", device="cpu",
-                                checkpoint_every=3, names=NAMES, progress=False)
+                                checkpoint_every=3, source=corpus_tasks(NAMES), progress=False)
     resumed = _interrupted_then_resumed(train, recipe, tmp_path / "b.pt", monkeypatch)
-    a, meta_a = train.load_initialisation(straight)
-    b, meta_b = train.load_initialisation(resumed)
+    a, meta_a = load_initialisation(straight)
+    b, meta_b = load_initialisation(resumed)
     for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         torch.testing.assert_close(va, vb, msg=k)
     assert meta_a["losses"] == meta_b["losses"] and len(meta_a["losses"]) == 6
@@ -267,55 +270,56 @@ def test_meta_sgd_learns_an_inner_rate_per_weight_and_resumes_them(tmp_path, mon
     cannot learn them and says so."""
     from automl_meta.meta_learning import train
 
-    recipe = train.Recipe(algorithm="fomaml", meta_sgd=True, **TINY)
+    recipe = Recipe(algorithm="fomaml", meta_sgd=True, **TINY)
     straight = train.meta_train(recipe, tmp_path / "a.pt", device="cpu",
-                                checkpoint_every=3, names=NAMES, progress=False)
-    net, meta = train.load_initialisation(straight)
+                                checkpoint_every=3, source=corpus_tasks(NAMES), progress=False)
+    net, meta = load_initialisation(straight)
     rates = meta["inner_lrs"]
     assert rates.keys() == net.state_dict().keys()
     for k, v in net.state_dict().items():
         assert rates[k].shape == v.shape
         assert not torch.allclose(rates[k], torch.full_like(v, recipe.inner_lr))
-    _, resumed = train.load_initialisation(
+    _, resumed = load_initialisation(
         _interrupted_then_resumed(train, recipe, tmp_path / "b.pt", monkeypatch))
     for k in rates:
         torch.testing.assert_close(rates[k], resumed["inner_lrs"][k], msg=k)
-    plain = train.meta_train(train.Recipe(**{**TINY, "steps": 1}), tmp_path / "p.pt",
-                             device="cpu", names=NAMES, progress=False)
-    assert train.load_initialisation(plain)[1]["inner_lrs"] is None
+    plain = train.meta_train(Recipe(**{**TINY, "steps": 1}), tmp_path / "p.pt",
+                             device="cpu", source=corpus_tasks(NAMES), progress=False)
+    assert load_initialisation(plain)[1]["inner_lrs"] is None
     with pytest.raises(ValueError, match="Reptile"):
-        train.Recipe(algorithm="reptile", meta_sgd=True)
+        Recipe(algorithm="reptile", meta_sgd=True)
 
 
 def test_artifact_of_another_format_is_refused(tmp_path):
     from automl_meta.exceptions import AutoMLError
     from automl_meta.meta_learning import train
 
-    path = train.meta_train(train.Recipe(algorithm="reptile", **{**TINY, "steps": 1}),
-                            tmp_path / "r.pt", device="cpu", names=NAMES, progress=False)
+    path = train.meta_train(Recipe(algorithm="reptile", **{**TINY, "steps": 1}),
+                            tmp_path / "r.pt", source=corpus_tasks(NAMES), device="cpu",
+                            progress=False)
     blob = torch.load(path, weights_only=True)
     blob["format"] = 99
     torch.save(blob, path)
     with pytest.raises(AutoMLError, match="format 99"):
-        train.load_initialisation(path)
+        load_initialisation(path)
 
 
 def test_an_artifact_from_before_a_recipe_field_existed_loads_with_its_default(tmp_path):
     from automl_meta.meta_learning import train
 
-    path = train.meta_train(train.Recipe(**{**TINY, "steps": 1}), tmp_path / "r.pt",
-                            device="cpu", names=NAMES, progress=False)
+    path = train.meta_train(Recipe(**{**TINY, "steps": 1}), tmp_path / "r.pt",
+                            device="cpu", source=corpus_tasks(NAMES), progress=False)
     blob = torch.load(path, weights_only=True)
     for field in ("augment", "reduce", "synthetic", "meta_sgd"):  # added after the first
         del blob["recipe"][field]
     del blob["inner_lrs"]
     torch.save(blob, path)
-    _, meta = train.load_initialisation(path)
+    _, meta = load_initialisation(path)
     assert meta["recipe"]["reduce"] == "random" and meta["recipe"]["augment"] is False
     assert meta["recipe"]["synthetic"] == 0.0 and meta["recipe"]["meta_sgd"] is False
     assert meta["inner_lrs"] is None
     with pytest.raises(ValueError, match="reduce"):
-        train.Recipe(reduce="umap")
+        Recipe(reduce="umap")
 
 
 def test_cli_meta_train(tmp_path):
@@ -331,8 +335,6 @@ def test_cli_meta_train(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "Meta-learned initialisation saved to" in out.stdout
-    from automl_meta.meta_learning.train import load_initialisation
-
     recipe = load_initialisation(tmp_path / "init.pt")[1]["recipe"]
     assert recipe["algorithm"] == "fomaml" and recipe["synthetic"] == 0.5
     assert recipe["meta_sgd"] is True
@@ -413,16 +415,16 @@ def test_a_synthetic_share_mixes_generated_tasks_into_meta_training(tmp_path):
     from automl_meta.meta_learning import train
 
     with pytest.raises(ValueError, match="synthetic"):
-        train.Recipe(synthetic=1.5)
-    paths = [train.meta_train(train.Recipe(**{**TINY, "steps": 3, "synthetic": share}),
-                              tmp_path / f"s{share}.pt", device="cpu", names=NAMES,
+        Recipe(synthetic=1.5)
+    paths = [train.meta_train(Recipe(**{**TINY, "steps": 3, "synthetic": share}),
+                              tmp_path / f"s{share}.pt", device="cpu", source=corpus_tasks(NAMES),
                               progress=False) for share in (0.0, 1.0)]
-    (a, meta_a), (b, meta_b) = (train.load_initialisation(p) for p in paths)
+    (a, meta_a), (b, meta_b) = (load_initialisation(p) for p in paths)
     assert meta_b["recipe"]["synthetic"] == 1.0 and meta_a["corpus"] == meta_b["corpus"]
     assert meta_a["losses"] != meta_b["losses"]  # other tasks, other steps
-    again, _ = train.load_initialisation(train.meta_train(
-        train.Recipe(**{**TINY, "steps": 3, "synthetic": 1.0}), tmp_path / "again.pt",
-        device="cpu", names=NAMES, progress=False))
+    again, _ = load_initialisation(train.meta_train(
+        Recipe(**{**TINY, "steps": 3, "synthetic": 1.0}), tmp_path / "again.pt",
+        device="cpu", source=corpus_tasks(NAMES), progress=False))
     for (k, v), (_, w) in zip(b.state_dict().items(), again.state_dict().items(),
                               strict=True):
         torch.testing.assert_close(v, w, msg=k)  # seeded: generated tasks reproduce

@@ -38,7 +38,7 @@ def test_an_installed_wheel_finds_its_artifacts(tmp_path):
         for name in files:
             assert f"automl_meta/_shipped/{folder}/{name}" in names
     script = ("from automl_meta.knowledge.storage import shipped_knowledge_url\n"
-              "from automl_meta.meta_learning.location import shipped_initialisation\n"
+              "from automl_meta.learners.torch.location import shipped_initialisation\n"
               "from automl_meta.report.page import dashboards_dir\n"
               "print(shipped_knowledge_url()); print(shipped_initialisation());"
               " print(dashboards_dir())")
@@ -49,3 +49,24 @@ def test_an_installed_wheel_finds_its_artifacts(tmp_path):
     assert lines == [f"sqlite:///{unpacked}/automl_meta/_shipped/studies/knowledge.db",
                      f"{unpacked}/automl_meta/_shipped/studies/meta_init.pt",
                      f"{unpacked}/automl_meta/_shipped/dashboards"]
+    # and a user's first fit from it: warm-started from the shipped knowledge base, an
+    # mlp_meta trial from the shipped initialisation, the report from the shipped layout
+    fit = ("import automl_meta\n"
+           "from sklearn.datasets import load_breast_cancer\n"
+           "X, y = load_breast_cancer(return_X_y=True)\n"
+           "m = automl_meta.AutoMLClassifier(n_trials=3, learners=['mlp_meta', 'linear'],"
+           " storage='memory', report='report.html', verbose=0).fit(X, y)\n"
+           "board = m.leaderboard()\n"
+           "print(automl_meta.__file__)\n"
+           "print(sorted(set(board['origin'])))\n"
+           "print(sorted(set(board.loc[board['state'] == 'COMPLETE', 'learner'])))\n"
+           "print(m.report_path_)\n")
+    out = subprocess.run([sys.executable, "-c", fit], cwd=tmp_path, capture_output=True,
+                         text=True, env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin",
+                                         "HOME": str(tmp_path)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    package, origins, learners, report = out.stdout.splitlines()[-4:]
+    assert package.startswith(str(unpacked))  # the installed copy, not the checkout
+    assert "warm-start" in origins, origins
+    assert "mlp_meta" in learners, learners
+    assert (tmp_path / "report.html").stat().st_size > 10_000 and report.endswith("report.html")

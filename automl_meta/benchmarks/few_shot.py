@@ -165,8 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import pandas as pd
 
     from ..corpus.datasets import corpus_datasets
+    from ..corpus.meta_tasks import corpus_tasks
+    from ..learners.torch.initialisation import Recipe
     from ..learners.torch.meta import MetaMLPClassifier, ProtoNetClassifier
-    from ..meta_learning.train import Recipe, meta_train
+    from ..meta_learning.train import meta_train
     from .warm_start import commit_hash, markdown_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -207,12 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the untrained network, with the same input map as the meta-trained ones
     inits = {"random init": meta_train(Recipe(**{**overrides, "steps": 0, "meta_sgd": False,
                                                  "exclude_families": excluded}),
-                                       out / "random.pt", progress=False)}
+                                       out / "random.pt", corpus_tasks(), progress=False)}
     for algo in args.algos:
         recipe = Recipe(**{"algorithm": algo, "steps": args.steps,
                            "exclude_families": excluded,
                            "inner_lr": args.lr, **overrides})
-        inits[algo] = meta_train(recipe, out / f"{algo}.pt", device=args.device,
+        inits[algo] = meta_train(recipe, out / f"{algo}.pt", corpus_tasks(), device=args.device,
                                  progress=False)
         print(f"meta-trained {algo} ({time.perf_counter() - started:.0f} s)", flush=True)
     n_out = Recipe().n_out

@@ -20,8 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
     from torch import nn
 
+    from ..learners.torch.initialisation import ALGORITHMS
     from ..learners.torch.mlp import resolve_device
-    from ..meta_learning.core import ALGORITHMS, Episodes, InnerLoop, meta_step
+    from ..meta_learning.core import Episodes, InnerLoop, meta_step
     from .warm_start import commit_hash, markdown_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -236,9 +236,9 @@ class CorpusBuilder:
             study.set_user_attr("search_space",
                                 search_space_description(learners, dataset.task))
         if st.meta_init is not None and missing:
-            from .neural import meta_init_record
+            from ..learners.torch.initialisation import initialisation_record  # torch
 
-            study.set_user_attr("meta_init", meta_init_record(st.meta_init))
+            study.set_user_attr("meta_init", initialisation_record(st.meta_init))
         folds = make_folds(y_model, dataset.task, st.cv, 0)
         data = EvaluationData(X=plan.transform(frame, warn_unknown=False), y=y_model,
                               folds=folds, plan=plan, task=dataset.task, metric=metric.name,

@@ -28,8 +28,7 @@ from .datasets import SOURCES, corpus_datasets
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["NEURAL_LEARNERS", "NEURAL_CONFIGS", "family_folds", "build_neural_knowledge",
-           "meta_init_record"]
+__all__ = ["NEURAL_LEARNERS", "NEURAL_CONFIGS", "family_folds", "build_neural_knowledge"]
 
 NEURAL_LEARNERS: tuple[str, ...] = ("mlp_meta", "protonet")
 NEURAL_CONFIGS = 8  # per task: the families' defaults, then seeded random ones
@@ -47,19 +46,6 @@ def family_folds(families: Iterable[str], n_folds: int) -> list[list[str]]:
     return [names[i::n_folds] for i in range(n_folds)]
 
 
-def meta_init_record(path: str | Path) -> dict[str, Any]:
-    """What a study records about the initialisation its neural trials started from."""
-    import torch
-
-    from ..meta_learning.location import initialisation_reference
-
-    path = Path(path)
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    return {**initialisation_reference(path), "file": path.name,
-            "corpus": blob.get("corpus"),
-            "exclude_families": list(blob["recipe"].get("exclude_families", []))}
-
-
 def build_neural_knowledge(storage: Any, init_dir: str | Path, sources: Iterable[str] = SOURCES,
                            n_folds: int = 5, settings: BuildSettings | None = None,
                            names: Sequence[str] | None = None, recipe: Any = None,
@@ -73,12 +59,13 @@ def build_neural_knowledge(storage: Any, init_dir: str | Path, sources: Iterable
     size and learners are replaced by :data:`NEURAL_CONFIGS` and :data:`NEURAL_LEARNERS`;
     its folds, row cap and time limit must be the main build's (default: the same).
     """
-    from ..meta_learning.train import (
+    from ..learners.torch.initialisation import (
         Recipe,
         load_initialisation,
-        meta_train,
         shipped_initialisation,
     )
+    from ..meta_learning.train import meta_train
+    from .meta_tasks import corpus_tasks
 
     if recipe is None:
         recipe = Recipe(**load_initialisation(shipped_initialisation())[1]["recipe"])
@@ -106,7 +93,7 @@ def build_neural_knowledge(storage: Any, init_dir: str | Path, sources: Iterable
         else:
             logger.info("Meta-training fold %d of %d without %d families.", i + 1, n_folds,
                         len(families))
-            meta_train(fold_recipe, path, device=device, progress=progress)
+            meta_train(fold_recipe, path, corpus_tasks(), device=device, progress=progress)
         results += build_knowledge(storage, sources, replace(base, meta_init=str(path)),
                                    names=[d.key for d in members], progress=progress)
     return results

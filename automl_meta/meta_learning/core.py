@@ -25,8 +25,9 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
+from ..learners.torch.initialisation import ALGORITHMS
+
 Params = dict[str, Tensor]
-ALGORITHMS = ("maml", "fomaml", "reptile")
 
 
 @dataclass(frozen=True)

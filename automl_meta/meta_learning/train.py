@@ -13,132 +13,28 @@ tensors and plain values and load with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch import nn
 
 from .._version import __version__
 from ..exceptions import AutoMLError
-from .core import ALGORITHMS, InnerLoop, meta_step
-from .episodes import check_reduce, sample_episodes
-from .location import INIT_ENV, SHIPPED_INIT, shipped_initialisation
+from ..learners.torch.initialisation import ARTIFACT_FORMAT, Recipe, network
+from .core import InnerLoop, meta_step
+from .episodes import sample_episodes
 from .synthetic import synthetic_task
 
 logger = logging.getLogger(__name__)
 
-ARTIFACT_FORMAT = 2
-MAX_ROWS = 2000
-# What an artifact meant by a recipe field before the field existed
-LEGACY_RECIPE = {"augment": False, "reduce": "random", "synthetic": 0.0, "meta_sgd": False}
-
-
-@dataclass
-class Recipe:
-    """Everything that defines a meta-training run (stored in its artifact)."""
-
-    algorithm: str = "reptile"
-    width: int = 32
-    hidden: int = 128
-    layers: int = 2
-    n_out: int = 10
-    k_shot: int = 5
-    n_query: int = 10
-    tasks_per_batch: int = 16
-    inner_steps: int = 5
-    inner_lr: float = 0.1
-    outer_lr: float = 1e-3
-    steps: int = 1000
-    seed: int = 0
-    augment: bool = True
-    reduce: str = "random"
-    synthetic: float = 0.0
-    meta_sgd: bool = False
-    exclude_families: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {ALGORITHMS}, not "
-                             f"{self.algorithm!r}.")
-        check_reduce(self.reduce)
-        if not 0.0 <= self.synthetic <= 1.0:
-            raise ValueError(f"synthetic is the share of generated tasks per batch, in "
-                             f"[0, 1], not {self.synthetic!r}.")
-        if self.meta_sgd and self.algorithm == "reptile":
-            raise ValueError("meta_sgd learns the inner learning rates from the query "
-                             "loss's gradient through the inner loop, which Reptile does "
-                             "not take: use algorithm 'fomaml' or 'maml'.")
-
-
-def network(recipe: Recipe) -> nn.Module:
-    """The meta-learned network: the plain MLP learner's architecture (``layers`` ReLU
-    layers of ``hidden`` units, no dropout) with ``n_out`` output units shared by every
-    task's classes."""
-    from ..learners.torch.mlp import _network
-
-    return _network(recipe.width, recipe.n_out, recipe.hidden, recipe.layers, dropout=0.0)
-
-
-def scaled_table(X, y) -> tuple[np.ndarray, np.ndarray]:
-    """A dataset as the search's ``"scaled"`` learners see it, and class indices.
-
-    The same steps as a trial of ``mlp_meta`` or ``protonet``: :class:`ColumnPlan`
-    cleaning, then the ``"scaled"`` preprocessing (imputation with missing indicators,
-    standard scaling, one-hot or target encoding); the learner's :class:`InputMap` comes
-    after. Meta-training on anything else would hand the search a mismatched start.
-    """
-    import warnings
-
-    import pandas as pd
-
-    from ..data.plan import ColumnPlan
-    from ..data.preprocessing import make_preprocessor
-
-    frame = pd.DataFrame(X).reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    labels = pd.factorize(pd.Series(np.asarray(y)).astype(str), sort=True)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = ColumnPlan().fit(frame)
-        clean = plan.transform(frame)
-        matrix = make_preprocessor(plan, "scaled", "classification").fit_transform(
-            clean, labels)
-    return np.asarray(matrix, dtype=np.float64), labels
-
-
-def corpus_tasks(recipe: Recipe, names: list[str] | None = None
-                 ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], str]:
-    """``[(name, X as the "scaled" learners see it, y), ...]`` for the corpus's classification
-    datasets (not ``recipe.exclude_families``; only ``names`` if given) with at least
-    two classes of ``k_shot`` rows, and a fingerprint of that selection."""
-    from ..corpus.datasets import corpus_datasets
-
-    rng = np.random.default_rng(recipe.seed)
-    tasks = []
-    for d in corpus_datasets(["sklearn", "keel"]):
-        if d.task != "classification" or d.family in recipe.exclude_families:
-            continue
-        if names is not None and d.name not in names:
-            continue
-        X, y = scaled_table(*d.load())
-        if len(y) > MAX_ROWS:
-            keep = rng.choice(len(y), MAX_ROWS, replace=False)
-            X, y = X[keep], y[keep]
-        counts = np.bincount(y)
-        if (counts >= recipe.k_shot).sum() < 2:
-            continue
-        tasks.append((d.key, X.astype(np.float32), y))
-    if not tasks:
-        raise AutoMLError("No corpus classification dataset is left to meta-train on.")
-    digest = hashlib.sha256(json.dumps(sorted(
-        (name, int(X.shape[0]), int(X.shape[1])) for name, X, _ in tasks)).encode())
-    return tasks, digest.hexdigest()[:16]
+# What meta-training learns from: ``recipe -> ([(name, X, y), ...], fingerprint)``, X as
+# the "scaled" learners see it and y class indices (automl_meta.corpus.meta_tasks makes
+# one from the corpus).
+MetaTasks = tuple[list[tuple[str, np.ndarray, np.ndarray]], str]
+TaskSource = Callable[[Recipe], MetaTasks]
 
 
 def _big_enough(y: np.ndarray, k: int) -> np.ndarray:
@@ -147,18 +43,18 @@ def _big_enough(y: np.ndarray, k: int) -> np.ndarray:
     return np.isin(y, np.flatnonzero(counts >= k))
 
 
-def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
-               checkpoint_every: int = 50, names: list[str] | None = None,
-               progress: bool = True) -> Path:
-    """Meta-train ``recipe`` and save the artifact to ``out``; resumes from
-    ``out``'s checkpoint (``<out>.ckpt``) if there is one of the same recipe."""
+def meta_train(recipe: Recipe, out: str | Path, source: TaskSource, *, device: str = "auto",
+               checkpoint_every: int = 50, progress: bool = True) -> Path:
+    """Meta-train ``recipe`` on the datasets ``source(recipe)`` gives and save the artifact
+    to ``out``; resumes from ``out``'s checkpoint (``<out>.ckpt``) if there is one of the
+    same recipe and datasets."""
     from ..learners.torch.mlp import resolve_device
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)  # the checkpoints go there too
     ckpt = out.with_name(out.name + ".ckpt")
     dev = resolve_device(device)
-    tasks, fingerprint = corpus_tasks(recipe, names)
+    tasks, fingerprint = source(recipe)
     torch.manual_seed(recipe.seed)
     model = network(recipe).to(dev)
     params = {k: v.detach().clone().requires_grad_(True) for k, v in model.named_parameters()}
@@ -229,49 +125,3 @@ def meta_train(recipe: Recipe, out: str | Path, *, device: str = "auto",
 
 def _cpu(tensors: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
     return None if tensors is None else {k: v.detach().cpu() for k, v in tensors.items()}
-
-
-def load_initialisation(path: str | Path) -> tuple[nn.Module, dict]:
-    """The network of an artifact with its meta-learned weights, and the artifact's
-    metadata (recipe, corpus fingerprint, losses, ``inner_lrs``: Meta-SGD's learned inner
-    learning rates per weight, or None); refuses another format version."""
-    blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if blob.get("format") != ARTIFACT_FORMAT:
-        raise AutoMLError(f"{path} has artifact format {blob.get('format')!r}; this "
-                          f"automl-meta reads format {ARTIFACT_FORMAT}. Meta-train again.")
-    recipe = Recipe(**{**LEGACY_RECIPE, **blob["recipe"]})
-    model = network(recipe)
-    model.load_state_dict(blob["state_dict"])
-    meta = {k: v for k, v in blob.items() if k != "state_dict"}
-    meta.setdefault("inner_lrs", None)  # artifacts from before Meta-SGD
-    return model, {**meta, "recipe": asdict(recipe)}  # (with defaults of newer fields)
-
-
-class Initialisation(NamedTuple):
-    """A loaded artifact: the network with its meta-learned weights (do not modify it:
-    copy it), its recipe, and Meta-SGD's learned inner learning rates per weight (None
-    unless the recipe has ``meta_sgd``)."""
-
-    network: nn.Module
-    recipe: dict
-    inner_lrs: dict[str, torch.Tensor] | None
-
-
-_LOADED: dict[tuple[str, int], Initialisation] = {}
-
-
-def load_cached_initialisation(path: str | Path | None = None) -> Initialisation:
-    """:func:`load_initialisation` of ``path`` (default: :func:`shipped_initialisation`),
-    read once per process (a worker runs many trials) and re-read when the file changes."""
-    path = Path(path) if path is not None else shipped_initialisation()
-    if not path.exists():
-        raise AutoMLError(
-            f"No meta-learned initialisation at {path}: the repository ships "
-            f"studies/{SHIPPED_INIT}; set ${INIT_ENV} to another artifact, or create one "
-            f"with `automl-meta meta-train --out {path}`.")
-    key = (str(path.resolve()), path.stat().st_mtime_ns)
-    if key not in _LOADED:
-        model, meta = load_initialisation(path)
-        _LOADED.clear()
-        _LOADED[key] = Initialisation(model.eval(), meta["recipe"], meta["inner_lrs"])
-    return _LOADED[key]

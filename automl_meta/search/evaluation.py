@@ -181,7 +181,7 @@ class Evaluator:
 
                 warm_up_torch()
             if LEARNERS[learner].meta_init:
-                from ..meta_learning.train import load_cached_initialisation
+                from ..learners.torch.initialisation import load_cached_initialisation
 
                 load_cached_initialisation(d.meta_init)
         except Exception as exc:  # noqa: BLE001 - the family's trial reports it

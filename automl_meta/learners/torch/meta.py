@@ -13,7 +13,7 @@
   layer (:func:`_prototype_layer`).
 
 Inputs are the search's ``"scaled"`` preprocessing; each learner then applies the
-artifact's :class:`~automl_meta.meta_learning.episodes.InputMap`, exactly as
+artifact's :class:`~automl_meta.learners.torch.input_map.InputMap`, exactly as
 meta-training did. Training is deterministic (no dropout; mini-batches drawn from a
 seeded CPU generator), so the CPU and CUDA give the same model up to float rounding.
 """
@@ -29,8 +29,8 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from torch import nn
 
-from ...meta_learning.episodes import InputMap
-from ...meta_learning.train import load_cached_initialisation
+from .initialisation import load_cached_initialisation
+from .input_map import InputMap
 from .mlp import resolve_device
 
 # Full-batch gradient steps up to this many rows; above, seeded mini-batches of this size.

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._system import shipped_file
+from ..._system import shipped_file
 
 __all__ = ["INIT_ENV", "SHIPPED_INIT", "initialisation_reference", "shipped_initialisation"]
 
