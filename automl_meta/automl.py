@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._system import cpu_count
 from ._types import Task
 from ._version import __version__
+from .attributes import SEED
 from .data import (
     ColumnPlan,
     DataWarning,
@@ -336,7 +337,7 @@ class _AutoMLBase(BaseEstimator):
                 seed = trial_seed(random_state, 0)
                 self.best_score_ = float("nan")
             else:
-                config, seed = dict(best.params), int(best.user_attrs["seed"])
+                config, seed = dict(best.params), int(best.user_attrs[SEED])
                 self.best_score_ = float(best.value)  # type: ignore[arg-type]
             ensembled = None
             if self.ensemble and config[LEARNER_PARAM] != "baseline":

@@ -277,7 +277,7 @@ def test_a_trial_failed_by_the_heartbeat_check_has_a_reason():
     afterwards; every reader (leaderboard, report, knowledge base) calls it "heartbeat"."""
     import optuna
 
-    from automl_meta._types import failure_reason
+    from automl_meta.attributes import failure_reason
     from automl_meta.search.study import leaderboard
 
     study = optuna.create_study()

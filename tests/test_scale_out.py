@@ -204,7 +204,7 @@ def test_kill_9_of_a_worker_mid_trial_fails_and_retries_its_trial(pg_study_name,
     hung = [t for t in trials if t.params.get("fault_injection.mode") == "hang"]
     original, retry = hung
     assert original.state == TrialState.FAIL  # failed as stale, not left RUNNING
-    from automl_meta._types import failure_reason
+    from automl_meta.attributes import failure_reason
 
     assert failure_reason(original) == "heartbeat"  # what the leaderboard and report show
     assert retry.system_attrs["failed_trial"] == original.number  # the same parameters again

@@ -29,6 +29,7 @@ from optuna.trial import TrialState
 
 from .._types import Task
 from .._version import __version__
+from ..attributes import ORIGIN, PORTFOLIO, SAMPLER
 from ..data import ColumnPlan, check_X_y, dataset_fingerprint, make_folds
 from ..data.validation import encode_target
 from ..knowledge import config_key, get_storage
@@ -209,7 +210,7 @@ class CorpusBuilder:
         done = {config_key(t.params) for t in study.get_trials(deepcopy=False)
                 if is_evidence(t)}
         missing = [c for c in configs if config_key(c) not in done]
-        n_searched = sum(t.user_attrs.get("origin") == "sampler"
+        n_searched = sum(t.user_attrs.get(ORIGIN) == SAMPLER
                          for t in study.get_trials(deepcopy=False))
         searches_left = max(0, st.search_trials - n_searched)
         if not missing and not searches_left:
@@ -253,7 +254,7 @@ class CorpusBuilder:
                 run_search(study, executor, learners=learners, task=dataset.task,
                            n_trials=len(missing), deadline=None, trial_timeout=st.trial_timeout,
                            random_state=0, progress=silent, initial_configs=missing,
-                           initial_attrs=[{"origin": "portfolio"}] * len(missing),
+                           initial_attrs=[{ORIGIN: PORTFOLIO}] * len(missing),
                            budget_left=going_on)
             if searches_left and not self._stop.is_set():
                 study.sampler = optuna.samplers.TPESampler(seed=0, multivariate=True,

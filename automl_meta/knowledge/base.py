@@ -23,7 +23,7 @@ import pandas as pd
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import TrialState
 
-from .._types import failure_reason
+from ..attributes import FAILURE_REASON, FIT_TIME, ORIGIN, failure_reason
 from .storage import get_storage, storage_url
 
 __all__ = ["KnowledgeBase", "config_key", "is_evidence"]
@@ -39,7 +39,7 @@ def is_evidence(trial: optuna.trial.FrozenTrial) -> bool:
     cut off by a dying process, not by its learner)."""
     if trial.state == TrialState.COMPLETE:
         return True
-    reason = trial.user_attrs.get("failure_reason")
+    reason = trial.user_attrs.get(FAILURE_REASON)
     return trial.state == TrialState.FAIL and reason is not None and reason not in NOT_EVIDENCE
 
 
@@ -223,8 +223,8 @@ class KnowledgeBase:
                              "trial": t.number, "config": config_key(t.params),
                              "learner": t.params.get("learner"), "params": t.params,
                              "score": t.value, "state": t.state.name,
-                             "origin": t.user_attrs.get("origin"),
-                             "fit_time": t.user_attrs.get("fit_time"),
+                             "origin": t.user_attrs.get(ORIGIN),
+                             "fit_time": t.user_attrs.get(FIT_TIME),
                              "failure_reason": failure_reason(t)})
         return pd.DataFrame(rows, columns=["fingerprint", "study_name", "trial", "config",
                                            "learner", "params", "score", "state", "origin",
@@ -325,7 +325,7 @@ class KnowledgeBase:
                 continue
             rows_fitted[s["fingerprint"]] = float((folds - 1) * n_rows)
             for t in self._trials(s):
-                seconds = t.user_attrs.get("fit_time")
+                seconds = t.user_attrs.get(FIT_TIME)
                 if t.state == TrialState.COMPLETE and seconds:
                     cells.setdefault((s["fingerprint"], config_key(t.params)),
                                      []).append(float(seconds))

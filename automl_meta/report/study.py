@@ -16,7 +16,19 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from .._types import failure_reason
+from ..attributes import (
+    FAILURE_MESSAGE,
+    FIT_TIME,
+    LEARNER,
+    ORIGIN,
+    PREDICTED_SCORE,
+    PREDICTED_SECONDS,
+    SAMPLER,
+    WARM_START,
+    WARM_START_SOURCE,
+    failure_reason,
+    warm_start_origin,
+)
 from ..exceptions import AutoMLError, StorageError
 from ..knowledge.storage import get_storage, storage_url
 from ..search_space import format_params, learner_params
@@ -27,12 +39,12 @@ logger = logging.getLogger(__name__)
 # Where the warm-start benchmark's curves are looked for when no --benchmark is given.
 DEFAULT_BENCHMARK = Path("benchmarks") / "warm_start" / "curves.json"
 ORIGIN_COLOURS = {
-    "warm-start:same-dataset": "#1e3a8a",
-    "warm-start:knn": "#2563eb",
-    "warm-start:surrogate": "#7c3aed",
-    "warm-start:portfolio": "#0891b2",
+    warm_start_origin("same-dataset"): "#1e3a8a",
+    warm_start_origin("knn"): "#2563eb",
+    warm_start_origin("surrogate"): "#7c3aed",
+    warm_start_origin("portfolio"): "#0891b2",
     "default": "#d97706",
-    "sampler": "#16a34a",
+    SAMPLER: "#16a34a",
 }
 MIN_IMPORTANCE_TRIALS = 5  # completed trials a family needs for fANOVA importances
 
@@ -80,16 +92,16 @@ def _params(trial: FrozenTrial) -> str:
 
 
 def _learner(trial: FrozenTrial) -> str:
-    return str(trial.params.get("learner", trial.user_attrs.get("learner", "?")))
+    return str(trial.params.get("learner", trial.user_attrs.get(LEARNER, "?")))
 
 
 def _origin(trial: FrozenTrial) -> str:
-    return str(trial.user_attrs.get("origin", "sampler"))
+    return str(trial.user_attrs.get(ORIGIN, SAMPLER))
 
 
 def _learned_from(trial: FrozenTrial) -> str:
     """Where a warm-start proposal came from, in words."""
-    source = str(trial.user_attrs.get("warm_start_source", ""))
+    source = str(trial.user_attrs.get(WARM_START_SOURCE, ""))
     if source.startswith("knn:"):
         return f"the best of {source[4:]}, a nearest dataset"
     if source.startswith("same-dataset:"):
@@ -182,14 +194,14 @@ class StudyReport:
             f"{escape(self.metric)} ({'higher' if self.maximize else 'lower'} is better).")
         if best is not None:
             came = {"default": "the family's default configuration",
-                    "sampler": "the sampler (after the first trials)"}.get(
+                    SAMPLER: "the sampler (after the first trials)"}.get(
                 _origin(best), f"the warm start: {_learned_from(best)}")
             lines.append(
                 f"The best is trial {best.number}, <b>{escape(_learner(best))}</b> "
                 f"({escape(_params(best)) or 'defaults'}) with {escape(self.metric)} "
                 f"{_fmt(best.value)}; its configuration came from {escape(came)}.")
         warm = a.get("warm_start", {})
-        proposed = [t for t in self.trials if _origin(t).startswith("warm-start")]
+        proposed = [t for t in self.trials if _origin(t).startswith(WARM_START)]
         if warm.get("enabled"):
             near = a.get("nearest_datasets") or []
             names = ", ".join(f"{n['dataset']} ({n['distance']:.2f})" for n in near[:5])
@@ -225,7 +237,7 @@ class StudyReport:
             return Section(html=note("The study has no trials yet."))
         values = [float(t.value) for t in self.complete if t.value is not None]
         floor = (min(values) if self.maximize else max(values)) if values else 0.0
-        warm_numbers = [t.number for t in self.trials if _origin(t).startswith("warm-start")]
+        warm_numbers = [t.number for t in self.trials if _origin(t).startswith(WARM_START)]
         if warm_numbers:
             fig.add_vrect(x0=min(warm_numbers) - 0.5, x1=max(warm_numbers) + 0.5,
                           fillcolor="#dbeafe", opacity=0.5, line_width=0, layer="below",
@@ -239,8 +251,8 @@ class StudyReport:
                 name=origin, marker={"size": 9, "color": ORIGIN_COLOURS.get(origin, "#6b7280"),
                                      "line": {"width": 0.5, "color": "white"}},
                 customdata=[[_learner(t), _params(t)[:120],
-                             str(t.user_attrs.get("warm_start_source", "")),
-                             _fmt(t.user_attrs.get("fit_time"), 3)] for t in trials],
+                             str(t.user_attrs.get(WARM_START_SOURCE, "")),
+                             _fmt(t.user_attrs.get(FIT_TIME), 3)] for t in trials],
                 hovertemplate=("trial %{x}: %{y:.4f}<br>%{customdata[0]}<br>"
                                "%{customdata[1]}<br>source %{customdata[2]}<br>"
                                "fit %{customdata[3]} s<extra>" + origin + "</extra>")))
@@ -250,7 +262,7 @@ class StudyReport:
                 mode="markers", name="failed",
                 marker={"symbol": "x", "size": 9, "color": "#9ca3af"},
                 customdata=[[_learner(t), str(failure_reason(t)),
-                             str(t.user_attrs.get("failure_message", ""))[:160]]
+                             str(t.user_attrs.get(FAILURE_MESSAGE, ""))[:160]]
                             for t in self.failed],
                 hovertemplate=("trial %{x} failed: %{customdata[1]}<br>%{customdata[0]}"
                                "<br>%{customdata[2]}<extra></extra>")))
@@ -278,12 +290,12 @@ class StudyReport:
         return Section(figure=fig)
 
     def warm_start(self) -> Section | None:
-        proposed = [t for t in self.trials if _origin(t).startswith("warm-start")]
+        proposed = [t for t in self.trials if _origin(t).startswith(WARM_START)]
         if not self.attrs.get("warm_start", {}).get("enabled") or not proposed:
             return None
         rows = []
         for t in proposed:
-            predicted = t.user_attrs.get("predicted_score")
+            predicted = t.user_attrs.get(PREDICTED_SCORE)
             done = t in self.complete
             rows.append({
                 "trial": t.number, "learner": _learner(t),
@@ -293,8 +305,8 @@ class StudyReport:
                 self.metric: _fmt(t.value) if done else
                 f"failed: {t.user_attrs.get('failure_reason', '?')}",
                 "rank in study": f"{self._rank(t)} of {len(self.complete)}" if done else "",
-                "fit s, predicted": _fmt(t.user_attrs.get("predicted_seconds"), 2),
-                "fit s, took": _fmt(t.user_attrs.get("fit_time"), 2) if done else "",
+                "fit s, predicted": _fmt(t.user_attrs.get(PREDICTED_SECONDS), 2),
+                "fit s, took": _fmt(t.user_attrs.get(FIT_TIME), 2) if done else "",
                 "parameters": _params(t)[:90]})
         return Section(html=table(rows, numeric=("trial", "predicted percentile",
                                                  self.metric, "fit s, predicted",
@@ -325,7 +337,7 @@ class StudyReport:
             textposition="middle right" if self.maximize else "middle left",
             hovertemplate="%{y}: %{x:.4f}<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Bar(
-            y=order, x=[best[n].user_attrs.get("fit_time", 0.0) for n in order],
+            y=order, x=[best[n].user_attrs.get(FIT_TIME, 0.0) for n in order],
             orientation="h", marker_color="#9ca3af", name="fit time",
             hovertemplate="%{y}: %{x:.2f} s<extra></extra>"), row=1, col=2)
         values = [score[n] for n in order]
@@ -342,7 +354,7 @@ class StudyReport:
         board = leaderboard(self.study)  # the order model.leaderboard() shows
         top = board[board["state"] == "COMPLETE"].head(10)
         rows = [{"trial": r.trial, "learner": r.learner, self.metric: _fmt(r.score),
-                 "fit time (s)": _fmt(r.fit_time, 3), "origin": r.origin or "sampler",
+                 "fit time (s)": _fmt(r.fit_time, 3), "origin": r.origin or SAMPLER,
                  "parameters": format_params(r.params, 3)} for r in top.itertuples()]
         return Section(html=table(rows, numeric=("trial", self.metric, "fit time (s)")))
 
@@ -571,7 +583,7 @@ class StudyReport:
             return None
         rows = [{"trial": t.number, "learner": _learner(t),
                  "reason": failure_reason(t),
-                 "message": str(t.user_attrs.get("failure_message", ""))[:160]}
+                 "message": str(t.user_attrs.get(FAILURE_MESSAGE, ""))[:160]}
                 for t in self.failed]
         return Section(html=table(rows, numeric=("trial",)))
 

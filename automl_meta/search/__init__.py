@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .evaluation import EvaluationData, Evaluator
-from .executor import InProcessExecutor, ProcessExecutor, make_executor
+from .executor import Executor, InProcessExecutor, ProcessExecutor, make_executor
 from .runner import SearchResult, run_search, trial_seed
 
 __all__ = [
     "EvaluationData",
     "Evaluator",
+    "Executor",
     "InProcessExecutor",
     "ProcessExecutor",
     "SearchResult",

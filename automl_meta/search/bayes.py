@@ -34,6 +34,7 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from .._types import Task
+from ..attributes import FAILURE_REASON
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class BayesSampler(BaseSampler):
                                                           TrialState.FAIL)):
             if "learner" not in t.params:
                 continue
-            if t.state == TrialState.FAIL and t.user_attrs.get("failure_reason") in (
+            if t.state == TrialState.FAIL and t.user_attrs.get(FAILURE_REASON) in (
                     None, "interrupted", "budget"):
                 continue  # says nothing about the configuration
             configs.append(t.params)

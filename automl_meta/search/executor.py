@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .._system import child_env, total_memory_bytes
 from .._types import TrialOutcome
@@ -43,6 +43,40 @@ DEFAULT_MEMORY_SHARE = 0.8
 MAX_IDLE_WORKERS = 2
 # Seconds a worker may take to start and load the data.
 WORKER_START_TIMEOUT = 300
+
+
+class Executor(Protocol):
+    """What the search loop needs of an executor: evaluate a configuration under a time
+    limit, refit it (on all rows, or as its fold models), and release what it holds.
+
+    Attributes
+    ----------
+    start_seconds : float
+        What starting its trial worker took (imports and data loading; 0 in-process):
+        the refit reserve keeps a restart's worth.
+    """
+
+    start_seconds: float
+
+    def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None,
+                 *, count_preparation: bool = False) -> TrialOutcome:
+        """Cross-validate ``config`` with trial seed ``seed`` within ``timeout`` seconds
+        (None: no limit); ``count_preparation``: the family's first-use imports count
+        against the limit."""
+        ...
+
+    def refit(self, config: dict[str, Any], seed: int) -> Any:
+        """``config`` fitted on all rows."""
+        ...
+
+    def fold_refit(self, config: dict[str, Any], seed: int, timeout: float | None = None
+                   ) -> list[Any]:
+        """``config``'s fold models (one per cross-validation fold)."""
+        ...
+
+    def close(self) -> None:
+        """Release the worker (or nothing)."""
+        ...
 
 
 class _Worker:
@@ -136,6 +170,7 @@ class InProcessExecutor:
 
     def __init__(self, data: EvaluationData):
         self._evaluator = Evaluator(data)
+        self.start_seconds = 0.0
 
     def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None,
                  *, count_preparation: bool = False) -> TrialOutcome:
@@ -306,7 +341,7 @@ def _fitted(result: tuple[str, Any] | TrialOutcome, what: str) -> Any:
 
 
 def make_executor(data: EvaluationData, isolation: Isolation = "process",
-                  memory_limit: int | None = None) -> ProcessExecutor | InProcessExecutor:
+                  memory_limit: int | None = None) -> Executor:
     """Build the executor for ``isolation`` (``"process"`` or ``"none"``).
 
     Parameters

@@ -22,6 +22,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from ..attributes import FIT_TIME, SEED
 from ..metrics import Metric
 from .ensemble import (
     EnsembleModel,
@@ -98,7 +99,7 @@ def build_ensemble(study: optuna.Study, result: Any, executor: Any, y: np.ndarra
     best_single = ensemble_score(np.asarray(predictions[0], dtype=np.float64), y, metric,
                                  n_classes, sample_weight)
     chosen = [(c, w) for c, w in zip(candidates, weights, strict=True) if w > 0]
-    seeds = {c["number"]: int(done[c["number"]].user_attrs["seed"]) for c, _ in chosen}
+    seeds = {c["number"]: int(done[c["number"]].user_attrs[SEED]) for c, _ in chosen}
     members: list[tuple[float, list[Any]]] = []
     described = []
     blend = np.zeros_like(np.asarray(predictions[0], dtype=np.float64))
@@ -108,7 +109,7 @@ def build_ensemble(study: optuna.Study, result: Any, executor: Any, y: np.ndarra
             models = pickle.loads(models)
         if models is None:
             left = None if deadline is None else deadline - time.monotonic()
-            needed = float(done[c["number"]].user_attrs.get("fit_time", 0.0))
+            needed = float(done[c["number"]].user_attrs.get(FIT_TIME, 0.0))
             if left is not None and needed > left:
                 logger.info("Ensemble member %d left out: refitting its folds would take "
                             "about %.1f s, %.1f s are left.", c["number"], needed, left)

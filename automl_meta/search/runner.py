@@ -21,8 +21,22 @@ import optuna
 from optuna.trial import TrialState
 
 from .._types import Task, TrialOutcome
+from ..attributes import (
+    DEFAULT,
+    DEVICE,
+    FAILURE_MESSAGE,
+    FAILURE_REASON,
+    FIT_TIME,
+    FOLD_SCORES,
+    LEARNER,
+    ORIGIN,
+    PREDICTED_SECONDS,
+    SAMPLER,
+    SEED,
+    WORKER,
+)
 from ..search_space import sample_config
-from .executor import InProcessExecutor, ProcessExecutor
+from .executor import Executor
 from .progress import SearchProgress
 
 logger = logging.getLogger(__name__)
@@ -256,22 +270,22 @@ def _record(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> 
 
 
 def _store(trial: optuna.Trial, study: optuna.Study, outcome: TrialOutcome) -> None:
-    trial.set_user_attr("fit_time", round(outcome.fit_time, 4))
+    trial.set_user_attr(FIT_TIME, round(outcome.fit_time, 4))
     if "device" in outcome.extra:
-        trial.set_user_attr("device", outcome.extra["device"])
+        trial.set_user_attr(DEVICE, outcome.extra["device"])
     if outcome.fold_scores:
-        trial.set_user_attr("fold_scores", [round(float(s), 6) for s in outcome.fold_scores])
+        trial.set_user_attr(FOLD_SCORES, [round(float(s), 6) for s in outcome.fold_scores])
     if outcome.ok:
         study.tell(trial, outcome.score)
         return
-    trial.set_user_attr("failure_reason", outcome.failure_reason)
-    trial.set_user_attr("failure_message", outcome.failure_message)
+    trial.set_user_attr(FAILURE_REASON, outcome.failure_reason)
+    trial.set_user_attr(FAILURE_MESSAGE, outcome.failure_message)
     study.tell(trial, state=TrialState.FAIL)
 
 
 def run_search(
     study: optuna.Study,
-    executor: ProcessExecutor | InProcessExecutor,
+    executor: Executor,
     *,
     learners: Sequence[str],
     task: Task,
@@ -320,7 +334,7 @@ def run_search(
     ----------
     study : optuna.Study
         The study the trials are asked from and told to.
-    executor : ProcessExecutor or InProcessExecutor
+    executor : Executor
         Evaluates each trial (:func:`make_executor`).
     learners : sequence of str
         The families searched.
@@ -353,7 +367,7 @@ def run_search(
     """
     # Enqueued one at a time, just before they run: a search stopped early leaves no
     # waiting trials behind in the study.
-    pending = list(zip(initial_configs, initial_attrs or [{"origin": "default"}] * len(
+    pending = list(zip(initial_configs, initial_attrs or [{ORIGIN: DEFAULT}] * len(
         initial_configs), strict=True))
     result = SearchResult(fixed_reserve=ensemble_reserve)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
@@ -365,7 +379,7 @@ def run_search(
         return deadline - result.reserve()
 
     while n_trials is None or result.n_complete + result.n_failed < n_trials:
-        result.restart_seconds = float(getattr(executor, "start_seconds", 0.0))
+        result.restart_seconds = executor.start_seconds
         end = deadline_now()
         if end is not None and end - time.monotonic() < MIN_TRIAL_SECONDS:
             result.out_of_time = True
@@ -418,7 +432,7 @@ def _ask(study: optuna.Study, into: list[optuna.Trial]) -> optuna.Trial:
 
 
 def _run_one(study: optuna.Study, trial: optuna.Trial,
-             executor: ProcessExecutor | InProcessExecutor, learners: Sequence[str],
+             executor: Executor, learners: Sequence[str],
              task: Task, deadline: float | None, trial_timeout: float | None,
              random_state: int, result: SearchResult, maximize: bool,
              best: list[float], skip_hopeless: bool = False,
@@ -430,11 +444,11 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
 
     def prepare() -> dict:
         config = sample_config(trial, learners, task)
-        trial.set_user_attr("learner", config["learner"])
-        if "origin" not in trial.user_attrs:
-            trial.set_user_attr("origin", "sampler")
-        trial.set_user_attr("seed", seed)
-        trial.set_user_attr("worker", WORKER_ID)
+        trial.set_user_attr(LEARNER, config["learner"])
+        if ORIGIN not in trial.user_attrs:
+            trial.set_user_attr(ORIGIN, SAMPLER)
+        trial.set_user_attr(SEED, seed)
+        trial.set_user_attr(WORKER, WORKER_ID)
         return config
 
     config = with_retry(prepare, f"preparing trial {trial.number}")
@@ -444,7 +458,7 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
         if limit is None or left < limit:
             limit, cut_by_budget = left, True
         past = result.trial_seconds.get(config["learner"], [])
-        predicted = trial.user_attrs.get("predicted_seconds")
+        predicted = trial.user_attrs.get(PREDICTED_SECONDS)
         hopeless = None
         if skip_hopeless and best and past and min(past) > left:
             hopeless = (f"not started: {config['learner']} trials took at least "
@@ -504,8 +518,8 @@ def _mark_failed(study: optuna.Study, trial: optuna.Trial, reason: str, message:
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
         if frozen.state.is_finished():
             return  # stopped after its result was stored: keep the result
-        trial.set_user_attr("failure_reason", reason)
-        trial.set_user_attr("failure_message", message)
+        trial.set_user_attr(FAILURE_REASON, reason)
+        trial.set_user_attr(FAILURE_MESSAGE, message)
         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
     try:

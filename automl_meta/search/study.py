@@ -14,7 +14,20 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from .._types import Task, failure_reason
+from .._types import Task
+from ..attributes import (
+    FAILURE_MESSAGE,
+    FAILURE_REASON,
+    FIT_TIME,
+    LEARNER,
+    ORIGIN,
+    PREDICTED_SCORE,
+    PREDICTED_SECONDS,
+    RESUMES,
+    SAMPLER,
+    WARM_START_SOURCE,
+    failure_reason,
+)
 from ..exceptions import DataError
 from ..search_space import LEARNER_PARAM
 from .bayes import BayesSampler
@@ -99,18 +112,18 @@ def interrupted_trials(study: optuna.Study) -> tuple[list[dict], list[dict]]:
     """Configurations of trials stopped by Ctrl-C/SIGTERM that no later trial retried, with
     their user attributes, to run again when the study is continued."""
     trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs.get("resumes") for t in trials}
+    retried = {t.user_attrs.get(RESUMES) for t in trials}
     configs: list[dict[str, Any]] = []
     attrs: list[dict[str, Any]] = []
     for t in trials:
         # cut off before its parameters were sampled: an enqueued trial still has its own
         params = t.params or t.system_attrs.get("fixed_params")
         if t.state == optuna.trial.TrialState.FAIL and t.number not in retried and \
-                t.user_attrs.get("failure_reason") == "interrupted" and params:
+                t.user_attrs.get(FAILURE_REASON) == "interrupted" and params:
             configs.append(dict(params))
-            attrs.append({"origin": t.user_attrs.get("origin", "sampler"),
-                          "resumes": t.number, **{k: t.user_attrs[k] for k in (
-                              "warm_start_source", "predicted_score", "predicted_seconds")
+            attrs.append({ORIGIN: t.user_attrs.get(ORIGIN, SAMPLER),
+                          RESUMES: t.number, **{k: t.user_attrs[k] for k in (
+                              WARM_START_SOURCE, PREDICTED_SCORE, PREDICTED_SECONDS)
                               if k in t.user_attrs}})
     return configs, attrs
 
@@ -136,7 +149,7 @@ def failure_summary(study: optuna.Study) -> str:
     for t in study.get_trials(deepcopy=False):
         if t.state == optuna.trial.TrialState.FAIL:
             key = f"{t.user_attrs.get('learner')}: {failure_reason(t)}"
-            causes.setdefault(key, []).append(str(t.user_attrs.get("failure_message", "")))
+            causes.setdefault(key, []).append(str(t.user_attrs.get(FAILURE_MESSAGE, "")))
     lines = [f"  - {k} ({len(v)} trial(s)): {v[0][:300]}" for k, v in causes.items()]
     return "Every trial failed. Causes:\n" + "\n".join(lines)
 
@@ -149,15 +162,15 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     weights = {int(m["trial"]): float(m["weight"]) for m in ensemble}
     rows = []
     for t in study.get_trials(deepcopy=False):
-        learner = t.params.get(LEARNER_PARAM, t.user_attrs.get("learner"))
+        learner = t.params.get(LEARNER_PARAM, t.user_attrs.get(LEARNER))
         prefix = f"{learner}."
         rows.append({
             "trial": t.number,
             "learner": learner,
             "score": t.value if t.value is not None else np.nan,
-            "fit_time": t.user_attrs.get("fit_time", np.nan),
+            "fit_time": t.user_attrs.get(FIT_TIME, np.nan),
             "state": t.state.name,
-            "origin": t.user_attrs.get("origin"),
+            "origin": t.user_attrs.get(ORIGIN),
             "params": {k[len(prefix):]: v for k, v in t.params.items() if k.startswith(prefix)},
             "failure_reason": failure_reason(t),
             "ensemble_weight": weights.get(t.number, 0.0),

@@ -13,6 +13,14 @@ import numpy as np
 import pandas as pd
 
 from .._types import Task
+from ..attributes import (
+    DEFAULT,
+    ORIGIN,
+    PREDICTED_SCORE,
+    PREDICTED_SECONDS,
+    WARM_START_SOURCE,
+    warm_start_origin,
+)
 from ..exceptions import StorageError
 from .artifact import artifact_path, load_or_build
 from .model import Proposal, ProposalModel, TaskModel
@@ -94,7 +102,7 @@ def _interleave(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
     new families; then the remaining proposals."""
     out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     seen: set[str] = set()
-    queues = [list(proposed), [(c, {"origin": "default"}) for c in defaults]]
+    queues = [list(proposed), [(c, {ORIGIN: DEFAULT}) for c in defaults]]
     turn = 0
     while any(queues):
         queue = queues[turn % 2]
@@ -136,7 +144,7 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     task_model = model.tasks.get(task) if model is not None else None
     defaults = default_configs(learners, task)
     if model is None or task_model is None or recipe == "defaults":
-        return defaults, [{"origin": "default"} for _ in defaults]
+        return defaults, [{ORIGIN: DEFAULT} for _ in defaults]
     budget, implicit = time_budget, False
     if budget is None:
         budget = _implicit_budget(model, meta_features, task, learners, cv_folds,
@@ -154,25 +162,25 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
                      or p.source == "same-dataset"]
     proposed = []
     for p in proposals:
-        attr: dict[str, Any] = {"origin": f"warm-start:{p.source}",
-                                "warm_start_source": p.origin, "predicted_score": p.predicted}
+        attr: dict[str, Any] = {ORIGIN: warm_start_origin(p.source),
+                                WARM_START_SOURCE: p.origin, PREDICTED_SCORE: p.predicted}
         if np.isfinite(p.seconds):
-            attr["predicted_seconds"] = p.seconds
+            attr[PREDICTED_SECONDS] = p.seconds
         proposed.append((p.config, attr))
     if not proposed:
-        return defaults, [{"origin": "default"} for _ in defaults]
+        return defaults, [{ORIGIN: DEFAULT} for _ in defaults]
     if recipe == "mixed":
-        leads = [x for x in proposed if x[1]["origin"] == "warm-start:same-dataset"]
-        rest = [x for x in proposed if x[1]["origin"] != "warm-start:same-dataset"]
+        leads = [x for x in proposed if x[1][ORIGIN] == warm_start_origin("same-dataset")]
+        rest = [x for x in proposed if x[1][ORIGIN] != warm_start_origin("same-dataset")]
         proposed = leads + _interleave(rest, defaults)
     configs = [c for c, _ in proposed]
     attrs = [a for _, a in proposed]
     # Families the warm start cannot propose (none of their trials in the knowledge base)
     # or did not, of those every search tries: their defaults follow.
-    tried = {c["learner"] for c, a in proposed if a["origin"] == "default"}
+    tried = {c["learner"] for c, a in proposed if a[ORIGIN] == DEFAULT}
     extra = [c for c in follow_up_defaults(configs, learners, task_model.learners, task)
              if c["learner"] not in tried]
-    return configs + extra, attrs + [{"origin": "default"} for _ in extra]
+    return configs + extra, attrs + [{ORIGIN: DEFAULT} for _ in extra]
 
 
 def proposal_model_for(knowledge: Any = None) -> ProposalModel:

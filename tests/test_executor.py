@@ -1,0 +1,53 @@
+"""The executors: a trial scores the same in a worker process as in this one, a trial
+past its time limit is a timeout (and the worker is replaced), and both executors are
+what the search loop's :class:`~automl_meta.search.Executor` protocol asks for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_meta.data import ColumnPlan, make_folds
+from automl_meta.search import EvaluationData, make_executor
+
+CONFIG = {"learner": "knn", "knn.n_neighbors": 3, "knn.weights": "distance", "knn.p": 1}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 4)), columns=list("abcd"))
+    y = (X["a"] + 0.5 * X["b"] > 0).to_numpy().astype(int)
+    return EvaluationData(X, y, make_folds(y, "classification", 4), ColumnPlan().fit(X),
+                          "classification", "roc_auc", n_classes=2)
+
+
+def test_a_trial_scores_the_same_in_a_worker_as_in_process(data):
+    outcomes, models = [], []
+    for isolation in ("none", "process"):
+        executor = make_executor(data, isolation)
+        try:
+            outcomes.append(executor.evaluate(CONFIG, 7, timeout=60))
+            models.append(executor.refit(CONFIG, 7))
+            folds = executor.fold_refit(CONFIG, 7, timeout=60)
+            assert len(folds) == 4
+            assert executor.start_seconds >= 0.0
+        finally:
+            executor.close()
+    local, remote = outcomes
+    assert local.ok and remote.ok and local.score > 0.8
+    assert local.score == remote.score and local.fold_scores == remote.fold_scores
+    X = data.X.iloc[:10]
+    np.testing.assert_array_equal(models[0].predict_proba(X), models[1].predict_proba(X))
+
+
+def test_a_trial_past_its_limit_is_a_timeout_and_the_worker_is_replaced(data):
+    executor = make_executor(data, "process")
+    try:
+        hang = {"learner": "fault_injection", "fault_injection.mode": "hang"}
+        outcome = executor.evaluate(hang, 0, timeout=1.0)
+        assert not outcome.ok and outcome.failure_reason == "timeout"
+        assert executor.evaluate(CONFIG, 7, timeout=60).ok  # a fresh worker carries on
+    finally:
+        executor.close()
