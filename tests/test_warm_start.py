@@ -171,6 +171,25 @@ def test_cost_model_predicts_fit_time_for_any_size_and_fold_count(model):
     assert np.isnan(tm.predict_seconds(q, [{"learner": "svm"}], 1000, 3)).all()
 
 
+def test_the_cost_of_knn_includes_its_predictions_which_grow_with_rows_squared(model):
+    """The knowledge base records fit times; k-NN's fit is nearly free and its
+    predictions are the trial (100,000 x 50, 3-fold: 0.02 s fitting, 51 s in all)."""
+    from automl_meta.learners.builtin import KNN_SECONDS_PER_TERM
+
+    tm = model.tasks["classification"]
+    q = tm.scale_meta(query(2.5))
+    fit_only = tm.predict_seconds(q, [KNN, LINEAR], n_rows=1000, cv_folds=3)
+    small, big = (tm.predict_seconds(q, [KNN, LINEAR], n_rows=n, cv_folds=3, n_features=50)
+                  for n in (1000, 100_000))
+    assert small[1] == fit_only[1] and big[1] == pytest.approx(100 * small[1])  # per row
+    def predicting(n, width):  # 3 folds, each its test third against its training rows
+        return 3 * KNN_SECONDS_PER_TERM * (2 / 3 * n) * (n / 3) * width
+
+    fitting = fit_only[0] - predicting(1000, 1)  # (no width given: one column)
+    assert big[0] == pytest.approx(100 * fitting + predicting(100_000, 50))
+    assert big[0] > 40 and small[0] < 0.1  # quadratic in rows: negligible on small tables
+
+
 def test_a_short_time_budget_makes_the_proposals_cheaper(model):
     meta = {**query(2.5), "n_rows": 1000.0}
     free = model.suggest(meta, "classification", k=6)

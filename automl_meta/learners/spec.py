@@ -99,6 +99,11 @@ class LearnerSpec:
         It trains with torch (imported only by its trials).
     meta_init : bool
         It starts from the meta-learned initialisation.
+    predict_seconds : callable or None
+        ``predict_seconds(n_train, n_test, n_features) -> seconds``: what predicting one
+        cross-validation fold costs where that, not the fit, dominates a trial (k-NN:
+        every test row against every training row). The knowledge base records fit times
+        only, so the warm start's cost model adds this; None: negligible.
     """
 
     name: str
@@ -114,6 +119,7 @@ class LearnerSpec:
     tasks: tuple[Task, ...] = ("classification", "regression")
     torch: bool = False
     meta_init: bool = False
+    predict_seconds: Callable[[float, float, float], float] | None = None
 
     def space_for(self, task: Task) -> dict[str, BaseDistribution]:
         """Its hyperparameter distributions for ``task``, without the name prefix."""

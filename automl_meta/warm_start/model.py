@@ -34,6 +34,7 @@ import numpy as np
 
 from .._types import Task
 from .._version import __version__
+from ..learners import LEARNERS
 from ..search_space import LEARNER_PARAM
 from .encoding import ConfigEncoder
 
@@ -133,17 +134,26 @@ class TaskModel:
         return out
 
     def predict_seconds(self, query: np.ndarray, configs: Sequence[dict[str, Any]],
-                        n_rows: float, cv_folds: int) -> np.ndarray:
-        """The cost model's predicted fit time (seconds, all folds together) of each
-        configuration when cross-validated with ``cv_folds`` folds on ``n_rows`` rows of
-        the queried dataset; NaN where there is no cost model, the family is unknown or
-        ``n_rows`` is not a number."""
+                        n_rows: float, cv_folds: int, n_features: float = np.nan
+                        ) -> np.ndarray:
+        """The predicted time (seconds, all folds together) of each configuration when
+        cross-validated with ``cv_folds`` folds on ``n_rows`` rows of the queried dataset:
+        the cost model's fit time, plus the prediction time of a family whose predictions
+        dominate (:attr:`LearnerSpec.predict_seconds`, with ``n_features`` columns; k-NN);
+        NaN where there is no cost model, the family is unknown or ``n_rows`` is not a
+        number."""
         out = np.full(len(configs), np.nan)
         known = [i for i, c in enumerate(configs) if c.get(LEARNER_PARAM) in self.learners]
         if self.cost is None or not known or not np.isfinite(n_rows):
             return out
         per_row = np.exp(self.cost.predict(self._rows(query, configs, known)))
-        out[known] = per_row * max(cv_folds - 1, 1) * max(float(n_rows), 1.0)
+        rows, folds = max(float(n_rows), 1.0), max(cv_folds, 2)
+        out[known] = per_row * (folds - 1) * rows
+        width = float(n_features) if np.isfinite(n_features) else 1.0
+        for i in known:
+            predicting = LEARNERS[configs[i][LEARNER_PARAM]].predict_seconds
+            if predicting is not None:
+                out[i] += folds * predicting(rows * (folds - 1) / folds, rows / folds, width)
         return out
 
     def _rows(self, query: np.ndarray, configs: Sequence[dict[str, Any]],
@@ -299,11 +309,12 @@ class ProposalModel:
         if not pool:
             return []
         n_rows = float(meta_features.get("n_rows", np.nan))
+        n_features = float(meta_features.get("n_features", np.nan))
 
         def annotate(proposals: list[Proposal]) -> tuple[np.ndarray, np.ndarray]:
             configs = [p.config for p in proposals]
             predicted = model.predict(query, configs)
-            seconds = model.predict_seconds(query, configs, n_rows, cv_folds)
+            seconds = model.predict_seconds(query, configs, n_rows, cv_folds, n_features)
             for p, score, t in zip(proposals, predicted, seconds, strict=True):
                 p.predicted, p.seconds = round(float(score), 4), round(float(t), 4)
             return predicted, seconds

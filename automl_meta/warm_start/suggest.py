@@ -88,7 +88,8 @@ def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task
         return None
     seconds = task_model.predict_seconds(task_model.scale_meta(meta_features), defaults,
                                          float(meta_features.get("n_rows", np.nan)),
-                                         cv_folds)
+                                         cv_folds,
+                                         float(meta_features.get("n_features", np.nan)))
     if not np.isfinite(seconds).any():
         return None
     share = COLD_TIME_FACTOR * float(np.nanmean(seconds))
@@ -262,12 +263,13 @@ def surrogate_functions(task_model: TaskModel, meta_features: dict[str, float],
     ``cv_folds``-fold trial (its cost model)."""
     query = task_model.scale_meta(meta_features)
     n_rows = float(meta_features.get("n_rows", np.nan))
+    n_features = float(meta_features.get("n_features", np.nan))
 
     def prior(configs: Sequence[dict[str, Any]]) -> np.ndarray:
         return task_model.predict(query, configs)
 
     def cost(configs: Sequence[dict[str, Any]]) -> np.ndarray:
-        return task_model.predict_seconds(query, configs, n_rows, cv_folds)
+        return task_model.predict_seconds(query, configs, n_rows, cv_folds, n_features)
 
     return prior, cost
 
