@@ -22,6 +22,7 @@ from .datasets import corpus_datasets
 # Rows of a corpus dataset meta-training samples episodes from (a random subset above).
 MAX_ROWS = 2000
 
+
 def scaled_table(X, y) -> tuple[np.ndarray, np.ndarray]:
     """A dataset as the search's ``"scaled"`` learners see it, and class indices.
 
@@ -71,5 +72,3 @@ def _corpus_tasks(recipe: Recipe, names: list[str] | None) -> MetaTasks:
     digest = hashlib.sha256(json.dumps(sorted(
         (name, int(X.shape[0]), int(X.shape[1])) for name, X, _ in tasks)).encode())
     return tasks, digest.hexdigest()[:16]
-
-

@@ -1,14 +1,17 @@
 """Meta-training an initialisation on the corpus: resumable, with a versioned artifact.
 
 ``automl-meta meta-train --algo maml|fomaml|reptile`` samples batches of n-way k-shot
-episodes from the corpus's classification datasets (preprocessed as the search's
-``"scaled"`` learners see them, then each episode mapped to one input width by an
-:class:`.episodes.InputMap` fitted on its support rows, as the learners fit theirs on
-their training rows), takes outer steps with :func:`.core.meta_step`, writes a
-checkpoint every ``checkpoint_every`` steps (a re-run resumes from it, with the random
-state, so an interrupted run ends where an uninterrupted one would), and saves the
-weights as an artifact with the recipe and the corpus fingerprint. Artifacts hold only
-tensors and plain values and load with ``torch.load(weights_only=True)``.
+episodes from the classification datasets it is handed (the corpus's, preprocessed as
+the search's ``"scaled"`` learners see them: :func:`automl_meta.corpus.meta_tasks.corpus_tasks`;
+each episode mapped to one input width by an
+:class:`~automl_meta.learners.torch.input_map.InputMap` fitted on its support rows, as the
+learners fit theirs on their training rows), takes outer steps with
+:func:`.core.meta_step`, writes a checkpoint every ``checkpoint_every`` steps (a re-run
+resumes from it, with the random state, so an interrupted run ends where an
+uninterrupted one would), and saves the weights as an artifact
+(:mod:`automl_meta.learners.torch.initialisation`: the format and its reader) with the
+recipe and the datasets' fingerprint. Artifacts hold only tensors and plain values and
+load with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
