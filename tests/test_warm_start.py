@@ -138,6 +138,29 @@ def test_full_strategy_starts_with_the_predicted_best_and_spreads_families(model
     assert {p.source for p in proposals} <= {"portfolio", "knn", "surrogate"}
 
 
+def test_the_first_wave_holds_no_two_proposals_the_knowledge_cannot_tell_apart():
+    """Two linear models at C = 994 and 937 scored 0.856617 and 0.856618 (100,000 rows):
+    a near-duplicate (in every hyperparameter, or in predicted rank and time) is not
+    proposed while other candidates are left."""
+    from automl_meta.warm_start.model import Proposal, _diverse
+
+    enc = ConfigEncoder(LEARNERS, "classification")
+    configs = [{"learner": "linear", "linear.C": 994.0}, {"learner": "linear", "linear.C": 937.0},
+               {"learner": "linear", "linear.C": 0.2}, {"learner": "linear", "linear.C": 0.6},
+               {"learner": "linear", "linear.C": 0.001}, FOREST]
+    pool = [Proposal(c, "surrogate") for c in configs]
+    predicted = np.array([0.90, 0.89, 0.80, 0.8004, 0.70, 0.60])
+    seconds = np.array([1.0, 1.0, 1.0, 1.02, 1.0, 5.0])
+    chosen = _diverse(pool, list(range(6)), 4, enc.encode(configs), predicted, seconds)
+    # one per family first (k // 4), then by prediction: 937 is 994's neighbour, 0.6 is
+    # 0.2's twin in prediction and time, both skipped
+    assert [p.config for p in chosen] == [configs[0], FOREST, configs[2], configs[4]]
+    # the same predictions but times apart (a costlier twin) are not alike
+    seconds[3] = 2.0
+    chosen = _diverse(pool, list(range(6)), 4, enc.encode(configs), predicted, seconds)
+    assert [p.config for p in chosen] == [configs[0], FOREST, configs[2], configs[3]]
+
+
 def test_greedy_portfolio_covers_both_kinds_of_dataset(model):
     first_two = model.tasks["classification"].portfolio[:2]
     assert {c["learner"] for c in first_two} == {"linear", "random_forest"}
