@@ -205,10 +205,12 @@ def test_time_budget_is_honoured():
 
 
 class _TimedExecutor:
-    """A stand-in trial executor: each trial sleeps ``seconds`` and reports a fit time."""
+    """A stand-in trial executor (the search's ``Executor`` protocol): each trial sleeps
+    ``seconds`` and reports a fit time."""
 
     def __init__(self, seconds: float, fit_time: float):
         self.seconds, self.fit_time, self.timeouts, self.counted = seconds, fit_time, [], []
+        self.start_seconds = 0.0  # no worker to start
 
     def evaluate(self, config, seed, timeout, count_preparation=False):
         import time
