@@ -151,7 +151,8 @@ class TaskModel:
         out[known] = per_row * (folds - 1) * rows
         width = float(n_features) if np.isfinite(n_features) else 1.0
         for i in known:
-            predicting = LEARNERS[configs[i][LEARNER_PARAM]].predict_seconds
+            spec = LEARNERS.get(configs[i][LEARNER_PARAM])
+            predicting = spec.predict_seconds if spec is not None else None
             if predicting is not None:
                 out[i] += folds * predicting(rows * (folds - 1) / folds, rows / folds, width)
         return out
@@ -447,10 +448,10 @@ def _near_duplicate(a: np.ndarray, b: np.ndarray) -> bool:
     >>> _near_duplicate(a, b), _near_duplicate(a, c), _near_duplicate(a, d)
     (True, False, False)
     """
-    mask = ~(np.isnan(a) | np.isnan(b))
-    if not np.array_equal(np.isnan(a), np.isnan(b)):
+    missing = np.isnan(a)
+    if not np.array_equal(missing, np.isnan(b)):
         return False  # other families (or other parameters present)
-    return bool(np.all(np.abs(a[mask] - b[mask]) < NEAR_DUPLICATE))
+    return bool(np.all(np.abs(a[~missing] - b[~missing]) < NEAR_DUPLICATE))
 
 
 # ------------------------------------------------------------------ building
