@@ -6,7 +6,7 @@ import logging
 import time
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
 import optuna
@@ -17,71 +17,33 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._system import cpu_count
 from ._types import Task
-from ._version import __version__
-from .attributes import SEED
-from .data import (
-    ColumnPlan,
-    DataWarning,
-    check_sample_weight,
-    check_X,
-    check_X_y,
-    dataset_fingerprint,
-    infer_task,
-    load_dataset,
-    make_folds,
-)
-from .data.validation import (
-    check_columns,
-    check_target,
-    encode_target,
-    warn_conflicting_duplicates,
-)
-from .exceptions import (
-    AutoMLError,
-    ColumnMismatchError,
-    SearchFailedError,
-    StorageError,
-    TargetError,
-)
+from .data import DataWarning, PreparedDataset, check_X, load_dataset, prepare_dataset
+from .data.task import infer_task
+from .data.validation import check_columns, check_target
+from .exceptions import AutoMLError, ColumnMismatchError, StorageError
 from .knowledge import get_storage, storage_url
 from .knowledge.storage import without_password
-from .learners import LEARNERS, available_learners
-from .learners.torch.location import initialisation_reference
-from .meta_features import extract as extract_meta_features
+from .learners import available_learners
+from .meta_features import extract_prepared
 from .metrics import get_metric
-from .params import ParameterError, check_count, check_cv, check_seconds, check_seed
+from .params import check_count, check_cv, check_seconds, check_seed
 from .report import write_study_report
-from .search import EvaluationData, Evaluator, make_executor, run_search, trial_seed
+from .search import EvaluationData, SearchResult
+from .search.driver import SearchDriver
 from .search.executor import prewarm
-from .search.final_model import build_ensemble, ensemble_reserve, record_ensemble
-from .search.payload import delete_oof, load_oof
+from .search.final_model import FinalModel, ensemble_reserve, final_model, record_ensemble
 from .search.progress import SearchProgress
-from .search.scale_out import (
-    LocalWorkers,
-    share_run,
-    split_trials,
-    study_budget_left,
-    unshare_run,
-    worker_count,
-)
+from .search.scale_out import split_trials, worker_count
 from .search.study import (
-    best_trial,
     choose_sampler,
     default_study_name,
-    failure_summary,
     interrupted_trials,
     leaderboard,
     open_study,
+    search_record,
 )
-from .search_space import LEARNER_PARAM, search_space_description
-from .warm_start.suggest import (
-    DEFAULT_FIRST_WAVE,
-    first_trials,
-    fit_proposal_model,
-    nearest_past_datasets,
-    surrogate_functions,
-    warm_start_description,
-)
+from .search_space import LEARNER_PARAM
+from .warm_start.start import warm_start_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from .knowledge import KnowledgeBase
@@ -100,6 +62,16 @@ __all__ = ["AutoMLClassifier", "AutoMLRegressor", "fit", "DEFAULT_TIME_BUDGET"]
 DEFAULT_TIME_BUDGET = 60.0
 # The share of a time budget the meta-features may take before the search.
 META_FEATURE_SHARE = 0.1
+
+
+class _FitSettings(NamedTuple):
+    """A fit's validated parameters (the time budget defaulted)."""
+
+    n_trials: int | None
+    time_budget: float | None
+    cv: int
+    seed: int
+    trial_timeout: float | None
 
 
 class _AutoMLBase(BaseEstimator):
@@ -182,217 +154,136 @@ class _AutoMLBase(BaseEstimator):
         self
         """
         started = time.monotonic()
-        requested_trials = check_count("n_trials", self.n_trials)
-        budget = check_seconds("time_budget", self.time_budget)
-        cv = check_cv(self.cv)
-        random_state = check_seed(self.random_state)
-        check_count("n_jobs", self.n_jobs, allow_none=False)
-        trial_timeout = check_seconds("trial_timeout", self.trial_timeout)
-        check_count("memory_limit", self.memory_limit)
-        if budget is None and requested_trials is None:
-            budget = DEFAULT_TIME_BUDGET
+        settings = self._check_settings()
         if self.isolation == "process":  # its start overlaps the set-up below
             prewarm(self.memory_limit)
-        deadline = started + budget if budget is not None else None
+        budget = settings.time_budget
+        deadline = None if budget is None else started + budget
+        dataset = prepare_dataset(X, y, self._task, sample_weight=sample_weight,
+                                  cv=settings.cv, random_state=settings.seed)
+        self._remember_input(X, dataset)
+        learners = self._learners_for(dataset)
+        trivial = learners == ["baseline"]
+        metric = get_metric(self.metric, self._task, dataset.n_classes)
+        # The pre-search phase counts against the budget: meta-feature groups not started
+        # within their share of it get neutral values.
+        meta = extract_prepared(dataset, random_state=settings.seed, deadline=None
+                                if budget is None else started + META_FEATURE_SHARE * budget)
+        storage = get_storage(self.storage, wal=True)
+        warm = warm_start_for(dataset, meta, warm_start=self.warm_start,
+                              knowledge=self.knowledge, storage=storage, enabled=not trivial)
+        self.nearest_datasets_ = warm.nearest
+        sampler = choose_sampler(self.sampler, learners, self._task, settings.seed,
+                                 warm=warm.enabled, prior=warm.prior, cost=warm.cost,
+                                 deadline=deadline)
+        name = self.study_name or default_study_name(dataset_name, dataset.fingerprint)
+        study = open_study(storage, name, metric.direction, sampler, search_record(
+            dataset, meta, metric=metric.name, learners=learners,
+            random_state=settings.seed, nearest=warm.nearest,
+            warm_start=warm.description(),
+            dataset_name=dataset_name or ("dataframe" if isinstance(X, pd.DataFrame)
+                                          else "arrays")))
+        n_trials = 1 if trivial else settings.n_trials
+        n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
+        # A fresh study starts from the warm start's proposals (or, cold, each family's
+        # defaults); a continued one first runs again the trials an interrupt cut off.
+        initial, initial_attrs = interrupted_trials(study) if study.get_trials(
+            deepcopy=False) else warm.first_trials(
+            dataset, meta, learners, seed=settings.seed, time_budget=None
+            if deadline is None else max(deadline - time.monotonic(), 0.0))
+        quotas = split_trials(n_trials, n_jobs)
+        with SearchDriver(study, self._evaluation_data(dataset, metric.name, n_jobs),
+                          learners=learners, task=self._task, random_state=settings.seed,
+                          trial_timeout=settings.trial_timeout,
+                          isolation=self.isolation,  # type: ignore[arg-type]
+                          memory_limit=self.memory_limit, progress=SearchProgress(
+                              self.verbose > 0, quotas[0], budget, metric.name)) as driver:
+            # The data goes into the study database only while workers may join: a fit
+            # on its own counts its own trials, so concurrent fits on one study name each
+            # add their n_trials; workers that may join share the study's budget.
+            driver.share(storage, n_trials, deadline, keep=bool(self.share_data),
+                         share_data=n_jobs > 1 or bool(self.share_data))
+            result = driver.run(quotas[0], deadline, initial=initial,
+                                initial_attrs=initial_attrs, helpers=quotas[1:],
+                                reserve_refit=True,
+                                ensemble_reserve=None if not self.ensemble or budget is None
+                                else ensemble_reserve(budget))
+            final = final_model(driver, result, metric, ensemble=bool(self.ensemble),
+                                deadline=deadline)
+        self.target_name_ = y.name if isinstance(y, pd.Series) else None
+        self._record_fit(final, dataset, study, storage, result, metric.name, started)
+        return self
 
+    def _check_settings(self) -> _FitSettings:
+        """The fit's validated parameters (:class:`_FitSettings`)."""
+        n_trials = check_count("n_trials", self.n_trials)
+        budget = check_seconds("time_budget", self.time_budget)
+        check_count("n_jobs", self.n_jobs, allow_none=False)
+        check_count("memory_limit", self.memory_limit)
+        if budget is None and n_trials is None:
+            budget = DEFAULT_TIME_BUDGET
+        return _FitSettings(n_trials=n_trials, time_budget=budget, cv=check_cv(self.cv),
+                            seed=check_seed(self.random_state),
+                            trial_timeout=check_seconds("trial_timeout", self.trial_timeout))
+
+    def _remember_input(self, X: Any, dataset: PreparedDataset) -> None:
+        """The input's columns, to check and name those given to ``predict``."""
         was_frame = isinstance(X, pd.DataFrame)
-        frame, y_series = check_X_y(X, y)
         self._sklearn_names = not was_frame or all(isinstance(c, str) for c in X.columns)
         if self._sklearn_names:  # scikit-learn's feature-name bookkeeping and checks
             validate_data(self, X, skip_check_array=True, reset=True)
         else:  # int, mixed or tuple labels: matched by our own column check at predict
-            self.n_features_in_ = frame.shape[1]
+            self.n_features_in_ = dataset.frame.shape[1]
         self._input_columns = list(X.columns) if was_frame else None
-        self._internal_columns = list(frame.columns)
-        weights = check_sample_weight(sample_weight, len(frame))
-        y_model, n_classes = self._encode_target(y_series)
-        if weights is not None and n_classes:
-            weighted = np.unique(y_model[weights > 0])
-            if len(weighted) < 2:
-                raise TargetError(
-                    "Only 1 class has a positive sample_weight; classification needs at "
-                    "least 2 classes with weight.")
+        self._internal_columns = list(dataset.frame.columns)
+        if dataset.classes is not None:
+            self.classes_ = dataset.classes
 
-        with warnings.catch_warnings():
-            # Cleaning warnings are shown to the caller once, attributed to this call.
-            warnings.simplefilter("always", DataWarning)
-            plan = ColumnPlan().fit(frame)
-        X_clean = plan.transform(frame)
-        warn_conflicting_duplicates(frame, y_series)
-        learners = available_learners(self.learners, len(frame), self._task)
-        if plan.n_output_columns == 0:
-            warnings.warn("No usable feature columns (none given, or all dropped by cleaning): "
-                          "fitting a baseline model that ignores X.", DataWarning, stacklevel=2)
-            learners = ["baseline"]
-        if self._task == "regression" and np.ptp(y_model) == 0:
-            warnings.warn(f"The target is constant ({y_model[0]!r}): fitting a baseline that "
-                          "predicts it.", DataWarning, stacklevel=2)
-            learners = ["baseline"]
-        metric = get_metric(self.metric, self._task, n_classes)
-        folds = make_folds(y_model, self._task, cv, random_state)
-        fingerprint = dataset_fingerprint(frame, y_series)
+    def _learners_for(self, dataset: PreparedDataset) -> list[str]:
+        """The learner families to search: those asked for that suit the data, or only
+        the baseline (with a warning) when nothing else can be fitted."""
+        learners = available_learners(self.learners, len(dataset.frame), self._task)
+        reasons = dataset.trivial_reasons()
+        for reason in reasons:
+            warnings.warn(reason, DataWarning, stacklevel=3)
+        return ["baseline"] if reasons else learners
 
-        # The pre-search phase counts against the budget: meta-feature groups not started
-        # within their share of it get neutral values.
-        meta = extract_meta_features(
-            frame, y_series, self._task, random_state=random_state, cleaned=(plan, X_clean),
-            deadline=None if deadline is None or budget is None
-            else started + META_FEATURE_SHARE * budget)
-        trivial = learners == ["baseline"]
-        storage = get_storage(self.storage, wal=True)
-        warm = None if trivial or self.warm_start is False else fit_proposal_model(
-            self.warm_start, self.knowledge, storage, fingerprint)
-        task_model = warm.tasks.get(self._task) if warm is not None else None
-        self.nearest_datasets_ = nearest_past_datasets(meta, fingerprint, self._task,
-                                                       task_model, self.knowledge)
-        prior, cost = (None, None) if task_model is None else surrogate_functions(
-            task_model, meta, len(folds))
-        sampler = choose_sampler(self.sampler, learners, self._task, random_state,
-                                 warm=task_model is not None, prior=prior, cost=cost,
-                                 deadline=deadline)
-        name = self.study_name or default_study_name(dataset_name, fingerprint)
-        study = open_study(storage, name, metric.direction, sampler, {
-            "meta_features": meta,
-            "dataset": dataset_name or ("dataframe" if was_frame else "arrays"),
-            "fingerprint": fingerprint,
-            "task": self._task,
-            "metric": metric.name,
-            "n_rows": int(frame.shape[0]),
-            "n_features": int(frame.shape[1]),
-            "n_classes": int(n_classes),
-            "cv_folds": len(folds),
-            "learners": learners,
-            "search_space": search_space_description(learners, self._task),
-            "automl_meta_version": __version__,
-            "random_state": random_state,
-            "nearest_datasets": self.nearest_datasets_,
-            "warm_start": warm_start_description(warm, task_model),
-            **({"meta_init": initialisation_reference()}
-               if any(LEARNERS[lr].meta_init for lr in learners) else {}),
-        })
-
-        n_trials = 1 if trivial else requested_trials
-        n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
+    def _evaluation_data(self, dataset: PreparedDataset, metric: str, n_jobs: int
+                         ) -> EvaluationData:
         # Parallel workers share the cores: each trial gets its share of the threads.
-        data = EvaluationData(X=X_clean, y=y_model, folds=folds, plan=plan, task=self._task,
-                              metric=metric.name, n_classes=n_classes, sample_weight=weights,
+        return EvaluationData(X=dataset.X, y=dataset.target, folds=dataset.folds,
+                              plan=dataset.plan, task=self._task, metric=metric,
+                              n_classes=dataset.n_classes, sample_weight=dataset.weights,
                               n_threads=max(1, cpu_count() // n_jobs),
                               device=_check_device(self.device))
-        # A fresh study starts from the warm start's proposals (or, cold, each family's
-        # defaults); a continued one keeps its history.
-        if not study.get_trials(deepcopy=False):
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            initial, initial_attrs = first_trials(
-                warm, meta, self._task, learners, seed=random_state,
-                fingerprint=fingerprint, time_budget=left, cv_folds=len(folds),
-                recipe=self.warm_start if isinstance(self.warm_start, str)
-                else DEFAULT_FIRST_WAVE)
-        else:  # resuming: trials cut off by an interrupt run again first
-            initial, initial_attrs = interrupted_trials(study)
-        # The data goes into the study database only while workers may join.
-        if self.share_data and not isinstance(storage, optuna.storages.RDBStorage):
-            raise ParameterError("share_data=True needs a database storage the workers can "
-                                 "reach (SQLite file or PostgreSQL), not in-memory storage.")
-        shared = n_jobs > 1 or bool(self.share_data)
-        share_run(study, storage, data, n_trials, deadline, trial_timeout=trial_timeout,
-                  memory_limit=self.memory_limit, share_data=shared)
-        quotas = split_trials(n_trials, n_jobs)
-        if n_jobs > 1:  # every worker takes from the same queue of first trials
-            for config, attrs in zip(initial, initial_attrs, strict=True):
-                study.enqueue_trial(config, user_attrs=attrs)
-            initial, initial_attrs = [], []
-        progress = SearchProgress(self.verbose > 0, quotas[0], budget, metric.name)
-        executor = make_executor(data, self.isolation, self.memory_limit)  # type: ignore[arg-type]
-        helpers = None
-        try:
-            if n_jobs > 1:
-                assert isinstance(storage, optuna.storages.RDBStorage)  # worker_count checks
-                helpers = LocalWorkers.start(storage.url, name, quotas[1:], data.n_threads)
-            result = run_search(study, executor, learners=learners, task=self._task,
-                                n_trials=quotas[0], deadline=deadline,
-                                trial_timeout=trial_timeout,
-                                random_state=random_state, progress=progress,
-                                initial_configs=initial, initial_attrs=initial_attrs,
-                                # Workers that may join share the study's budget; a
-                                # fit on its own counts its own trials, so that concurrent
-                                # fits on one study name each add their n_trials.
-                                budget_left=(lambda: study_budget_left(study)) if shared
-                                else None,
-                                reserve_refit=True,
-                                ensemble_reserve=None if not self.ensemble or budget is None
-                                else ensemble_reserve(budget))
-            if helpers is not None:
-                progress.close()
-                left = None if deadline is None else deadline - time.monotonic()
-                helpers.wait(None if left is None else max(left, 0) + 60)
-                helpers = None
-            progress.close()
-            best = best_trial(study)
-            if best is None:
-                if result.failures and not result.out_of_time and not result.interrupted:
-                    raise SearchFailedError(failure_summary(study))
-                warnings.warn("No trial finished within the time budget; returning a baseline "
-                              "model. Give a larger time_budget.", DataWarning, stacklevel=2)
-                config = {LEARNER_PARAM: "baseline"}
-                seed = trial_seed(random_state, 0)
-                self.best_score_ = float("nan")
-            else:
-                config, seed = dict(best.params), int(best.user_attrs[SEED])
-                self.best_score_ = float(best.value)  # type: ignore[arg-type]
-            ensembled = None
-            if self.ensemble and config[LEARNER_PARAM] != "baseline":
-                shared_oof = {} if not shared else load_oof(
-                    storage, study.user_attrs["uid"],
-                    [t.number for t in study.get_trials(deepcopy=False)
-                     if t.number not in result.oof])
-                ensembled = build_ensemble(study, result, executor, y_model, metric,
-                                           self._task, n_classes, sample_weight=weights,
-                                           deadline=deadline, shared_oof=shared_oof)
-            if ensembled is not None:
-                fitted = Pipeline([("ensemble", ensembled.model)])
-            elif config[LEARNER_PARAM] == "baseline":  # trivial: no worker (re)start needed
-                fitted = Evaluator(data).refit(config, seed)
-            else:
-                fitted = executor.refit(config, seed)
-        finally:
-            if helpers is not None:  # interrupted or failed: stop the local workers too
-                helpers.stop()
-            progress.close()
-            executor.close()
-            if shared and not self.share_data:  # no worker can join an ended search
-                try:
-                    unshare_run(study, storage)
-                    delete_oof(storage, study.user_attrs["uid"])
-                except Exception as exc:  # noqa: BLE001 - must not mask the search's own end
-                    logger.warning("The search's shared data could not be deleted (%s); "
-                                   "`automl-meta studies --purge-data` deletes it.", exc)
 
-        self.best_config_ = config
-        self.best_estimator_ = Pipeline([("clean", plan), *fitted.steps])
+    def _record_fit(self, final: FinalModel, dataset: PreparedDataset, study: optuna.Study,
+                    storage: optuna.storages.BaseStorage, result: SearchResult,
+                    metric: str, started: float) -> None:
+        """Set the fitted attributes, write the report and log the best trial."""
+        self.best_config_ = final.config
+        self.best_score_ = final.score
+        self.best_estimator_ = Pipeline([("clean", dataset.plan), *final.fitted.steps])
+        ensembled = final.ensembled
         self.ensemble_ = None if ensembled is None else ensembled.members
         self.ensemble_record_ = None if ensembled is None else record_ensemble(study,
                                                                                ensembled)
         self.task_ = self._task
-        self.metric_ = metric.name
-        self.study_name_ = name
+        self.metric_ = metric
+        self.study_name_ = study.study_name
         self.storage_url_ = storage_url(self.storage)
         # The real URL (with any password) stays in this process; pickles drop it.
         self._storage_url_full = str(storage.url) if isinstance(
             storage, optuna.storages.RDBStorage) else None
         self._storage_obj = storage if not isinstance(
             storage, optuna.storages.RDBStorage) else None
-        self.fingerprint_ = fingerprint
-        self.target_name_ = y.name if isinstance(y, pd.Series) else None
+        self.fingerprint_ = dataset.fingerprint
         self.search_result_ = result
         self.fit_seconds_ = time.monotonic() - started
         self.report_path_ = self._write_report(study) if self.report else None
         if self.verbose > 0:
-            logger.info("Best %s: %s (%s = %.4f)", self._task, config[LEARNER_PARAM],
-                        metric.name, self.best_score_)
-        return self
-
-    def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
+            logger.info("Best %s: %s (%s = %.4f)", self._task, final.config[LEARNER_PARAM],
+                        metric, self.best_score_)
 
     def _write_report(self, study: optuna.Study) -> str | None:
         """Write the HTML report to ``self.report``. A report that cannot be written is a
@@ -618,12 +509,6 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
 
     _task: Task = "classification"
 
-    def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
-        classes, encoded, n_classes = encode_target(y, "classification")
-        assert classes is not None  # classification always has its classes
-        self.classes_ = classes
-        return encoded, n_classes
-
     classes_: np.ndarray
 
     def _decode(self, pred: np.ndarray) -> np.ndarray:
@@ -698,10 +583,6 @@ class AutoMLRegressor(RegressorMixin, _AutoMLBase):
     """
 
     _task: Task = "regression"
-
-    def _encode_target(self, y: pd.Series) -> tuple[np.ndarray, int]:
-        _, values, _ = encode_target(y, "regression")
-        return values, 0
 
 
 def fit(

@@ -188,7 +188,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from ._system import die_with_parent
     from .knowledge.storage import storage_url
-    from .search.scale_out import join_study
+    from .search.driver import join_study
 
     helper_of = os.environ.get("AUTOML_META_HELPER_OF")
     if helper_of:  # a fit's local helper: a killed fit (kill -9) must not leave it running

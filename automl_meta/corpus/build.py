@@ -39,8 +39,8 @@ from ..learners import DEFAULT_LEARNERS, LEARNERS
 from ..meta_features import extract
 from ..meta_features.extract import at_row_count
 from ..metrics import default_metric, get_metric
-from ..search import EvaluationData, ProcessExecutor, run_search
-from ..search.progress import SearchProgress
+from ..search import EvaluationData
+from ..search.driver import SearchDriver
 from ..search_space import default_configs, sample_config, search_space_description
 from .datasets import SOURCES, CorpusDataset, NotApplicable, corpus_datasets
 
@@ -246,25 +246,20 @@ class CorpusBuilder:
                               n_classes=n_classes, n_threads=1, meta_init=st.meta_init)
         if self._stop.is_set():
             return f"{dataset.key}: not started (the build was stopped)"
-        executor = ProcessExecutor(data)
-        going_on = lambda: not self._stop.is_set()  # noqa: E731 - checked before each trial
-        try:
-            silent = SearchProgress(False, None, None, metric.name)
+
+        def going_on() -> bool:  # checked before each trial
+            return not self._stop.is_set()
+
+        with SearchDriver(study, data, learners=learners, task=dataset.task, random_state=0,
+                          trial_timeout=st.trial_timeout) as driver:
             if missing:
-                run_search(study, executor, learners=learners, task=dataset.task,
-                           n_trials=len(missing), deadline=None, trial_timeout=st.trial_timeout,
-                           random_state=0, progress=silent, initial_configs=missing,
+                driver.run(len(missing), None, initial=missing,
                            initial_attrs=[{ORIGIN: PORTFOLIO}] * len(missing),
                            budget_left=going_on)
             if searches_left and not self._stop.is_set():
                 study.sampler = optuna.samplers.TPESampler(seed=0, multivariate=True,
                                                            group=True)
-                run_search(study, executor, learners=learners, task=dataset.task,
-                           n_trials=searches_left, deadline=None,
-                           trial_timeout=st.trial_timeout, random_state=0, progress=silent,
-                           budget_left=going_on)
-        finally:
-            executor.close()
+                driver.run(searches_left, None, budget_left=going_on)
         return f"{dataset.key}: {len(missing)} portfolio + {searches_left} searched trials"
 
     def build(self, datasets: Iterable[CorpusDataset], progress: bool = True) -> list[str]:

@@ -9,6 +9,6 @@
 
 from __future__ import annotations
 
-from .extract import GROUPS, extract, feature_names, neutral_values
+from .extract import GROUPS, extract, extract_prepared, feature_names, neutral_values
 
-__all__ = ["GROUPS", "extract", "feature_names", "neutral_values"]
+__all__ = ["GROUPS", "extract", "extract_prepared", "feature_names", "neutral_values"]

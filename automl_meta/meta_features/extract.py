@@ -11,12 +11,10 @@ import numpy as np
 
 from ..exceptions import DataError
 from .groups import GROUPS
-from .prepare import PreparedData, prepare
+from .prepare import PreparedData, from_dataset, prepare
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from ..data.plan import ColumnPlan
+    from ..data.prepared import PreparedDataset
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +44,7 @@ def _groups(groups: Iterable[str] | None) -> list[str]:
 
 
 def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None = None,
-            random_state: int = 0, deadline: float | None = None,
-            cleaned: tuple[ColumnPlan, pd.DataFrame] | None = None) -> dict[str, float]:
+            random_state: int = 0, deadline: float | None = None) -> dict[str, float]:
     """Describe a dataset by named meta-features.
 
     Parameters
@@ -65,9 +62,6 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
         A ``time.monotonic()`` time: groups not started by then get their neutral values
         (logged), so extraction keeps to a search's time budget. Every group's cost is
         bounded in rows and columns, so a started group ends soon after.
-    cleaned : (ColumnPlan, DataFrame), optional
-        The fitted column plan of ``X`` and its output, where the caller has them (a fit
-        passes its own), so that ``X`` is not cleaned twice.
 
     Returns
     -------
@@ -83,7 +77,32 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
     (0.0, True)
     """
     names = _groups(groups)
-    data: PreparedData = prepare(X, y, task, random_state, cleaned)
+    return _compute(prepare(X, y, task, random_state), names, deadline)
+
+
+def extract_prepared(dataset: PreparedDataset, *, groups: Iterable[str] | None = None,
+                     random_state: int = 0, deadline: float | None = None
+                     ) -> dict[str, float]:
+    """:func:`extract` of a fit's :class:`~automl_meta.data.PreparedDataset`: its
+    validated frame, column plan and cleaned matrix are used as they are.
+
+    Parameters
+    ----------
+    dataset : PreparedDataset
+        The validated, cleaned dataset (:func:`~automl_meta.data.prepare_dataset`).
+    groups : list of str, optional
+        As for :func:`extract`.
+    random_state : int
+        As for :func:`extract`.
+    deadline : float, optional
+        As for :func:`extract`.
+    """
+    names = _groups(groups)
+    return _compute(from_dataset(dataset, random_state), names, deadline)
+
+
+def _compute(data: PreparedData, names: list[str], deadline: float | None
+             ) -> dict[str, float]:
     out: dict[str, float] = {}
     for name in names:
         group = GROUPS[name]

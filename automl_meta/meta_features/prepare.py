@@ -10,6 +10,7 @@ import pandas as pd
 
 from .._types import Task
 from ..data.plan import ColumnPlan
+from ..data.prepared import PreparedDataset
 from ..data.task import infer_task
 from ..data.validation import check_X_y
 
@@ -73,20 +74,27 @@ class PreparedData:
         return block
 
 
-def prepare(X, y, task: str = "auto", random_state: int = 0,
-            cleaned: tuple[ColumnPlan, pd.DataFrame] | None = None) -> PreparedData:
-    """Validate and clean ``X``/``y`` once for all groups; ``cleaned`` is the fitted
-    column plan of ``X`` and its output, where the caller has them (a fit does)."""
+def prepare(X, y, task: str = "auto", random_state: int = 0) -> PreparedData:
+    """Validate and clean ``X``/``y`` once for all groups."""
     frame, target = check_X_y(X, y)
     resolved = infer_task(target, task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = ColumnPlan().fit(frame)
+        clean = plan.transform(frame, warn_unknown=False)
+    return _shared_inputs(frame, target, resolved, plan, clean, random_state)
+
+
+def from_dataset(dataset: PreparedDataset, random_state: int = 0) -> PreparedData:
+    """The groups' inputs from a fit's :class:`~automl_meta.data.PreparedDataset` (its
+    validated frame, column plan and cleaned matrix; nothing is checked or cleaned again)."""
+    return _shared_inputs(dataset.frame, dataset.y, dataset.task, dataset.plan, dataset.X,
+                          random_state)
+
+
+def _shared_inputs(frame: pd.DataFrame, target: pd.Series, resolved: Task, plan: ColumnPlan,
+                   clean: pd.DataFrame, random_state: int) -> PreparedData:
     raw_missing = frame.isna().to_numpy()
-    if cleaned is not None:
-        plan, clean = cleaned
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            plan = ColumnPlan().fit(frame)
-            clean = plan.transform(frame, warn_unknown=False)
     numeric = clean[plan.numeric_].to_numpy(dtype=float) if plan.numeric_ else np.empty(
         (len(frame), 0))
     cats = plan.categorical_low_ + plan.categorical_high_

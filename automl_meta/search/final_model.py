@@ -15,25 +15,36 @@ from __future__ import annotations
 import logging
 import pickle
 import time
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 from optuna.trial import TrialState
+from sklearn.pipeline import Pipeline
 
 from ..attributes import FIT_TIME, SEED
+from ..data import DataWarning
+from ..exceptions import SearchFailedError
 from ..metrics import Metric
+from ..search_space import LEARNER_PARAM
 from .ensemble import (
     EnsembleModel,
     candidate_trials,
     ensemble_score,
     select_ensemble,
 )
+from .runner import SearchResult, trial_seed
+from .study import best_trial, failure_summary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .driver import SearchDriver
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EnsembleResult", "build_ensemble", "ensemble_reserve", "record_ensemble"]
+__all__ = ["EnsembleResult", "FinalModel", "build_ensemble", "ensemble_reserve",
+           "final_model", "record_ensemble"]
 
 
 def ensemble_reserve(time_budget: float) -> float:
@@ -134,3 +145,43 @@ def build_ensemble(study: optuna.Study, result: Any, executor: Any, y: np.ndarra
     return EnsembleResult(EnsembleModel(members, task, n_classes), described,
                           [c["number"] for c in candidates], float(score), float(best_single),
                           time.monotonic() - started)
+
+
+@dataclass
+class FinalModel:
+    """What a search returns: the best configuration, its out-of-fold score, the fitted
+    steps (the ensemble, or the best configuration refit) and the ensemble (or None)."""
+
+    config: dict[str, Any]
+    score: float
+    fitted: Pipeline
+    ensembled: EnsembleResult | None
+
+
+def final_model(driver: SearchDriver, result: SearchResult, metric: Metric, *,
+                ensemble: bool, deadline: float | None) -> FinalModel:
+    """The model of ``driver``'s search once ``result`` is in: with ``ensemble``, the
+    ensemble of its trials (:func:`build_ensemble`), else (or when no trial's
+    predictions are at hand) the best trial refit on all rows; a baseline, with a
+    warning, when no trial finished in time. Raises
+    :class:`~automl_meta.exceptions.SearchFailedError` when every trial failed."""
+    study, data = driver.study, driver.data
+    best = best_trial(study)
+    if best is None:
+        if result.failures and not result.out_of_time and not result.interrupted:
+            raise SearchFailedError(failure_summary(study))
+        warnings.warn("No trial finished within the time budget; returning a baseline "
+                      "model. Give a larger time_budget.", DataWarning, stacklevel=3)
+        config = {LEARNER_PARAM: "baseline"}
+        seed, score = trial_seed(driver.random_state, 0), float("nan")
+    else:
+        config, seed = dict(best.params), int(best.user_attrs[SEED])
+        score = float(best.value)  # type: ignore[arg-type]
+    ensembled = None
+    if ensemble and config[LEARNER_PARAM] != "baseline":
+        ensembled = build_ensemble(study, result, driver.executor, data.y, metric, data.task,
+                                   data.n_classes, sample_weight=data.sample_weight,
+                                   deadline=deadline, shared_oof=driver.stored_oof(result))
+    fitted = Pipeline([("ensemble", ensembled.model)]) if ensembled is not None \
+        else driver.refit(config, seed)
+    return FinalModel(config, score, fitted, ensembled)

@@ -5,7 +5,9 @@ A study written by ``fit`` records everything a worker needs: the search space
 the run settings (``run``: trial timeout, memory limit) and, in the database beside it,
 the data (:mod:`.payload`); :func:`share_run` writes them. So ``automl-meta worker
 --storage URL --study NAME`` on any machine that reaches the database helps the search;
-``fit(n_jobs=k)`` starts k-1 such workers on this machine and is the k-th itself.
+``fit(n_jobs=k)`` starts k-1 such workers on this machine and is the k-th itself. The
+search loop they all run is :class:`~.driver.SearchDriver`'s (a joining worker's:
+:func:`~.driver.join_study`).
 
 Workers continue with seeded multivariate TPE (its constant liar accounts for the trials
 other workers are running), each seeded differently; every trial's own seed still derives
@@ -28,15 +30,9 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from .._system import child_env, cpu_count
-from .._version import __version__
-from ..exceptions import AutoMLError
-from ..learners import LEARNER_MODULES_ENV, LEARNERS, load_learner_modules
+from .._system import child_env
 from .evaluation import EvaluationData
-from .executor import make_executor
-from .payload import delete_payload, load_payload, save_oof, save_payload
-from .progress import SearchProgress
-from .runner import SearchResult, run_search, with_retry
+from .payload import delete_payload, save_payload
 from .study import make_sampler
 
 logger = logging.getLogger(__name__)
@@ -107,77 +103,6 @@ def unshare_run(study: optuna.Study, storage: Any) -> bool:
 def worker_sampler(random_state: int, worker: int) -> optuna.samplers.BaseSampler:
     """The default sampler (:func:`.study.make_sampler`), a different stream per worker."""
     return make_sampler(zlib.crc32(f"{random_state}:{worker}".encode()) & 0x7FFFFFFF)
-
-
-def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
-               time_budget: float | None = None, threads: int | None = None,
-               worker: int | None = None, verbose: int = 1) -> SearchResult:
-    """Evaluate trials of an existing study until its budget (or this worker's own
-    ``n_trials`` / ``time_budget``) is used up; returns what this worker did."""
-    from ..knowledge.storage import get_storage
-    from ..params import check_count, check_seconds
-
-    check_count("n_trials", n_trials)
-    check_seconds("time_budget", time_budget)
-    store = get_storage(storage, create=False, wal=True)
-    worker = os.getpid() if worker is None else worker
-    try:
-        study = with_retry(lambda: optuna.load_study(
-            study_name=study_name, storage=store,
-            sampler=worker_sampler(0, worker)), "loading the study")
-    except KeyError:
-        raise AutoMLError(f"No study {study_name!r} in that storage; start the search with "
-                          "fit() or `automl-meta fit` first.") from None
-    attrs = study.user_attrs
-    if "payload" not in attrs.get("run", {}):
-        raise AutoMLError(f"Study {study_name!r} was not started by automl-meta with worker "
-                          "support (it records no run settings); it cannot be joined.")
-    if attrs.get("automl_meta_version") != __version__:
-        raise AutoMLError(
-            f"Study {study_name!r} was started by automl-meta "
-            f"{attrs.get('automl_meta_version')}; this worker is {__version__}. Install the "
-            "same version on every worker.")
-    load_learner_modules()
-    unknown = [n for n in attrs["learners"] if n not in LEARNERS]
-    if unknown:
-        raise AutoMLError(
-            f"Study {study_name!r} searches learner(s) {unknown} that this worker does not "
-            f"know. Name the module(s) registering them in {LEARNER_MODULES_ENV}.")
-    study.sampler = worker_sampler(int(attrs.get("random_state", 0)), worker)
-    run = attrs["run"]
-    if run.get("payload") is None:
-        raise AutoMLError(
-            f"Study {study_name!r} shares no data for workers: its search has ended, or "
-            "was started with n_jobs=1. Start it with fit(..., n_jobs=K) or "
-            "fit(..., share_data=True) to let workers join.")
-    data = load_payload(store, run["payload"])
-    data.n_threads = threads or cpu_count()
-    deadlines = []
-    wall = (attrs.get("budget") or {}).get("deadline")
-    if wall is not None:
-        deadlines.append(time.monotonic() + wall - time.time())
-    if time_budget is not None:
-        deadlines.append(time.monotonic() + time_budget)
-    deadline = min(deadlines) if deadlines else None
-    if deadline is not None and deadline <= time.monotonic():
-        logger.warning("Study %r is past its deadline: nothing to do.", study_name)
-        return SearchResult(out_of_time=True)
-    progress = SearchProgress(verbose > 0, n_trials, None if deadline is None else
-                              deadline - time.monotonic(), str(attrs.get("metric")))
-    executor = make_executor(data, "process", run.get("memory_limit"))
-    try:
-        result = run_search(study, executor, learners=attrs["learners"], task=attrs["task"],
-                            n_trials=n_trials, deadline=deadline,
-                            trial_timeout=run.get("trial_timeout"),
-                            random_state=int(attrs.get("random_state", 0)),
-                            progress=progress, budget_left=lambda: study_budget_left(study),
-                            # the driver's ensemble uses the trials this worker scores
-                            oof_sink=lambda number, oof: save_oof(store, attrs["uid"],
-                                                                  number, oof))
-    finally:
-        progress.close()
-        executor.close()
-    return result
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The Optuna study a search runs in: open it or continue it, the sampler that carries the
-search on, what an interrupted run left to do, and its trials as a leaderboard."""
+search on, what a fit records of its dataset and search, what an interrupted run left to
+do, and its trials as a leaderboard."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import uuid
 import warnings
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 import pandas as pd
 
 from .._types import Task
+from .._version import __version__
 from ..attributes import (
     FAILURE_MESSAGE,
     FAILURE_REASON,
@@ -29,12 +31,17 @@ from ..attributes import (
     failure_reason,
 )
 from ..exceptions import DataError
-from ..search_space import LEARNER_PARAM
+from ..learners import LEARNERS
+from ..learners.torch.location import initialisation_reference
+from ..search_space import LEARNER_PARAM, search_space_description
 from .bayes import BayesSampler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data import PreparedDataset
 
 __all__ = ["SAMPLERS", "best_trial", "choose_sampler", "default_study_name",
            "failure_summary", "interrupted_trials", "leaderboard", "make_sampler",
-           "open_study"]
+           "open_study", "search_record"]
 
 # What ``sampler=`` may name
 SAMPLERS = ("auto", "tpe", "bo")
@@ -75,6 +82,36 @@ def open_study(storage: Any, name: str, direction: str,
         if old.get(key) != value:
             study.set_user_attr(key, value)
     return study
+
+
+def search_record(dataset: PreparedDataset, meta_features: dict[str, float], *,
+                  dataset_name: str, metric: str, learners: list[str], random_state: int,
+                  nearest: list[dict[str, Any]], warm_start: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """The study attributes a fit records of its dataset and search: the meta-features,
+    name, fingerprint, shape, task and metric, the folds, the learners and their search
+    space, the version and seed, the nearest past datasets and the warm start's
+    description (and, where a meta-learned learner is searched, its initialisation)."""
+    record = {
+        "meta_features": meta_features,
+        "dataset": dataset_name,
+        "fingerprint": dataset.fingerprint,
+        "task": dataset.task,
+        "metric": metric,
+        "n_rows": int(dataset.frame.shape[0]),
+        "n_features": int(dataset.frame.shape[1]),
+        "n_classes": int(dataset.n_classes),
+        "cv_folds": len(dataset.folds),
+        "learners": learners,
+        "search_space": search_space_description(learners, dataset.task),
+        "automl_meta_version": __version__,
+        "random_state": random_state,
+        "nearest_datasets": nearest,
+        "warm_start": warm_start,
+    }
+    if any(LEARNERS[lr].meta_init for lr in learners):
+        record["meta_init"] = initialisation_reference()
+    return record
 
 
 def make_sampler(random_state: int) -> optuna.samplers.BaseSampler:

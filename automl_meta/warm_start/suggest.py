@@ -257,11 +257,14 @@ def fit_proposal_model(warm_start: Any, knowledge: Any, storage: Any,
 
 
 def surrogate_functions(task_model: TaskModel, meta_features: dict[str, float],
-                        cv_folds: int) -> tuple[Callable, Callable]:
+                        cv_folds: int, *, query: np.ndarray | None = None
+                        ) -> tuple[Callable, Callable]:
     """The warm start's surrogate for the BO sampler, on this dataset: configurations ->
     predicted scores (the GP's prior mean), and configurations -> predicted seconds of a
-    ``cv_folds``-fold trial (its cost model)."""
-    query = task_model.scale_meta(meta_features)
+    ``cv_folds``-fold trial (its cost model). ``query`` is ``meta_features`` scaled by
+    ``task_model``, where the caller has it."""
+    if query is None:
+        query = task_model.scale_meta(meta_features)
     n_rows = float(meta_features.get("n_rows", np.nan))
     n_features = float(meta_features.get("n_features", np.nan))
 
@@ -275,16 +278,18 @@ def surrogate_functions(task_model: TaskModel, meta_features: dict[str, float],
 
 
 def nearest_past_datasets(meta_features: dict[str, float], fingerprint: str, task: Task,
-                          task_model: TaskModel | None, knowledge: Any = None
-                          ) -> list[dict[str, Any]]:
+                          task_model: TaskModel | None, knowledge: Any = None, *,
+                          query: np.ndarray | None = None) -> list[dict[str, Any]]:
     """The (up to 5) past datasets closest in meta-feature space: those the warm start
-    learned from (``task_model``), or, cold, those of ``knowledge`` if given; the dataset
+    learned from (``task_model``; ``query`` is ``meta_features`` scaled by it, where the
+    caller has it), or, cold, those of ``knowledge`` if given; the dataset
     ``fingerprint`` is left out."""
     from ..knowledge import KnowledgeBase
     from ..knowledge.neighbours import nearest_datasets
 
     if task_model is not None:
-        near = task_model.nearest(task_model.scale_meta(meta_features), 6)
+        near = task_model.nearest(task_model.scale_meta(meta_features) if query is None
+                                  else query, 6)
         return [{"dataset": task_model.datasets[i]["dataset"],
                  "fingerprint": task_model.datasets[i]["fingerprint"],
                  "family": task_model.datasets[i]["family"], "distance": round(d, 4)}
@@ -378,22 +383,19 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     >>> list(frame.columns)  # doctest: +SKIP
     ['learner', 'params', 'origin', 'predicted_score', 'predicted_seconds', 'config']
     """
-    from ..data import check_X_y, dataset_fingerprint, infer_task, load_dataset
+    from ..data import infer_task, load_dataset, prepare_dataset
     from ..data.validation import check_target
     from ..learners import available_learners
-    from ..meta_features import extract
+    from ..meta_features import extract_prepared
 
     X, y, _ = load_dataset(data, target)
     y_series, _ = check_target(y)
-    resolved = infer_task(y_series, task)
-    frame, y_series = check_X_y(X, y)
-    meta = extract(frame, y_series, resolved, random_state=random_state)
-    fingerprint = dataset_fingerprint(frame, y_series)
-    model = proposal_model_for(knowledge)
-    if knowledge is None:
-        model = with_own_history(model, storage, fingerprint)
-    allowed = available_learners(learners, len(frame), resolved)
-    return proposals_frame(model.suggest(meta, resolved, k=k, learners=allowed,
+    dataset = prepare_dataset(X, y, infer_task(y_series, task), cv=cv,
+                              random_state=random_state)
+    meta = extract_prepared(dataset, random_state=random_state)
+    model = fit_proposal_model(True, knowledge, storage, dataset.fingerprint)
+    allowed = available_learners(learners, len(dataset.frame), dataset.task)
+    return proposals_frame(model.suggest(meta, dataset.task, k=k, learners=allowed,
                                          strategy=strategy, seed=random_state,
-                                         fingerprint=fingerprint, time_budget=time_budget,
-                                         cv_folds=cv))
+                                         fingerprint=dataset.fingerprint,
+                                         time_budget=time_budget, cv_folds=cv))

@@ -1,0 +1,89 @@
+"""The warm start of one fit, in one value (:class:`WarmStart`): what the search takes
+from the knowledge base for a dataset, found once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .model import ProposalModel, TaskModel
+from .suggest import (
+    DEFAULT_FIRST_WAVE,
+    first_trials,
+    fit_proposal_model,
+    nearest_past_datasets,
+    surrogate_functions,
+    warm_start_description,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data import PreparedDataset
+
+__all__ = ["WarmStart", "warm_start_for"]
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """What a search takes from the warm start for one dataset.
+
+    Attributes
+    ----------
+    model : ProposalModel or None
+        The proposal model (None for a cold start).
+    task_model : TaskModel or None
+        Its part for the dataset's task (None: the knowledge base knows no such task).
+    nearest : list of dict
+        The past datasets closest in meta-feature space (``nearest_datasets_``).
+    prior, cost : callable or None
+        Configurations -> predicted scores and -> predicted seconds of a trial (the BO
+        sampler's prior mean and cost model).
+    recipe : str
+        The first-wave recipe (:data:`~.suggest.FIRST_WAVES`).
+    """
+
+    model: ProposalModel | None
+    task_model: TaskModel | None
+    nearest: list[dict[str, Any]]
+    prior: Callable[..., Any] | None
+    cost: Callable[..., Any] | None
+    recipe: str
+
+    @property
+    def enabled(self) -> bool:
+        """Whether there is knowledge to start from (for this task)."""
+        return self.task_model is not None
+
+    def description(self) -> dict[str, Any]:
+        """What the study records of its warm start (:func:`~.suggest.warm_start_description`)."""
+        return warm_start_description(self.model, self.task_model)
+
+    def first_trials(self, dataset: PreparedDataset, meta_features: dict[str, float],
+                     learners: list[str], *, seed: int, time_budget: float | None
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A fresh search's first configurations and their user attributes
+        (:func:`~.suggest.first_trials`), for ``time_budget`` seconds left."""
+        return first_trials(self.model, meta_features, dataset.task, learners, seed=seed,
+                            fingerprint=dataset.fingerprint, time_budget=time_budget,
+                            cv_folds=len(dataset.folds), recipe=self.recipe)
+
+
+def warm_start_for(dataset: PreparedDataset, meta_features: dict[str, float], *,
+                   warm_start: Any, knowledge: Any, storage: Any, enabled: bool = True
+                   ) -> WarmStart:
+    """The warm start of a fit of ``dataset``: its proposal model
+    (:func:`~.suggest.fit_proposal_model` of ``warm_start``, ``knowledge`` and the study
+    ``storage``; none when ``warm_start`` is False or not ``enabled``), the nearest past
+    datasets and the surrogate's prior and cost functions, with the meta-feature query
+    scaled once."""
+    model = None if not enabled or warm_start is False else fit_proposal_model(
+        warm_start, knowledge, storage, dataset.fingerprint)
+    task_model = model.tasks.get(dataset.task) if model is not None else None
+    query = None if task_model is None else task_model.scale_meta(meta_features)
+    nearest = nearest_past_datasets(meta_features, dataset.fingerprint, dataset.task,
+                                    task_model, knowledge, query=query)
+    prior, cost = (None, None) if task_model is None else surrogate_functions(
+        task_model, meta_features, len(dataset.folds), query=query)
+    return WarmStart(model=model, task_model=task_model, nearest=nearest, prior=prior,
+                     cost=cost, recipe=warm_start if isinstance(warm_start, str)
+                     else DEFAULT_FIRST_WAVE)
