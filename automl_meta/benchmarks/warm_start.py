@@ -186,7 +186,7 @@ def _init(url: str) -> None:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     from ..knowledge import KnowledgeBase
-    from ..warm_start.model import shared_configs
+    from ..warm_start.build import shared_configs
 
     kb = KnowledgeBase(url)
     _STATE["kb"] = kb
@@ -384,7 +384,7 @@ def single_pick_table(kb: Any, neighbours: Sequence[int] = (1, 3, 5, 10),
     """
     from ..knowledge.neighbours import robust_scale
     from ..meta_features import feature_names
-    from ..warm_start.model import shared_configs
+    from ..warm_start.build import shared_configs
 
     frame = kb.datasets()
     rows = []

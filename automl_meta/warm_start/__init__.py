@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 from .artifact import load_or_build, load_proposal_model, save_proposal_model
+from .build import build_proposal_model
 from .encoding import ConfigEncoder
-from .model import STRATEGIES, Proposal, ProposalModel, build_proposal_model
+from .model import STRATEGIES, Proposal, ProposalModel
 
 __all__ = ["STRATEGIES", "ConfigEncoder", "Proposal", "ProposalModel", "build_proposal_model",
            "load_or_build", "load_proposal_model", "save_proposal_model"]

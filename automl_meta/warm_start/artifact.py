@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import AutoMLError
-from .model import ARTIFACT_VERSION, ProposalModel, TaskModel, build_proposal_model
+from .build import build_proposal_model
+from .model import ARTIFACT_VERSION, ProposalModel, TaskModel
 
 logger = logging.getLogger(__name__)
 
