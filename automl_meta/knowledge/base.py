@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
+from optuna.storages import BaseStorage, InMemoryStorage
 from optuna.trial import TrialState
 
 from ..attributes import FAILURE_REASON, FIT_TIME, ORIGIN, failure_reason
+from .optuna_internals import frozen_study_id, has_optuna_tables, trial_counts
 from .storage import get_storage, storage_url
 
 __all__ = ["KnowledgeBase", "config_key", "is_evidence"]
@@ -64,7 +65,7 @@ def _knowledge_source(storage: Any) -> Any:
         path = Path(storage[len("sqlite:///"):].split("?", 1)[0])
         if not path.is_file():
             return get_storage(storage, create=False)  # raises, naming the file
-        if not _has_optuna_tables(path):
+        if not has_optuna_tables(path):
             warnings.warn(f"The knowledge base {str(path)!r} holds no Optuna studies (an "
                           "empty or foreign SQLite file); it is read as empty and left "
                           "untouched.", UserWarning, stacklevel=4)
@@ -76,20 +77,6 @@ def _open_read_only(source: Any) -> BaseStorage:
     if isinstance(source, str) and source.startswith("sqlite:///"):
         return get_storage(source, create=False)
     return get_storage(source)
-
-
-def _has_optuna_tables(path: Path) -> bool:
-    import sqlite3
-
-    if path.stat().st_size == 0:
-        return False
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            found = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND "
-                                 "name='studies'").fetchone()
-    except sqlite3.DatabaseError:
-        return True  # not SQLite at all: get_storage names the problem
-    return found is not None
 
 
 class KnowledgeBase:
@@ -138,14 +125,14 @@ class KnowledgeBase:
         if not self._all_cache:
             rows = []
             for storage, url in zip(self.storages, self.urls, strict=True):
-                counts = _trial_counts(storage)
+                counts = trial_counts(storage)
                 for s in storage.get_all_studies():
                     attrs = s.user_attrs
                     if not attrs.get("fingerprint") or "meta_features" not in attrs:
                         continue
-                    rows.append({"study_name": s.study_name, "study_id": s._study_id,
+                    rows.append({"study_name": s.study_name, "study_id": frozen_study_id(s),
                                  "storage": storage, "url": url,
-                                 "n_trials": counts.get(s._study_id, 0),
+                                 "n_trials": counts.get(frozen_study_id(s), 0),
                                  "direction": s.direction.name.lower(), **attrs})
             self._all_cache.append(rows)
         return self._all_cache[0]
@@ -338,18 +325,6 @@ class KnowledgeBase:
     def __repr__(self) -> str:
         return (f"KnowledgeBase({self.urls!r}, {len(self._studies)} studies"
                 f"{f', {len(self.excluded)} excluded' if self.excluded else ''})")
-
-
-def _trial_counts(storage: BaseStorage) -> dict[int, int]:
-    """Trials per study id, in one query where the storage is a database."""
-    if isinstance(storage, RDBStorage):
-        import sqlalchemy as sa
-
-        with storage.engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT study_id, COUNT(*) FROM trials GROUP BY study_id")).fetchall()
-        return {int(a): int(b) for a, b in rows}
-    return {s._study_id: storage.get_n_trials(s._study_id) for s in storage.get_all_studies()}
 
 
 def studies_by_uid(storage: BaseStorage) -> dict[str, str]:

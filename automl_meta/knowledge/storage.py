@@ -19,6 +19,7 @@ from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 
 from .._system import shipped_file
 from ..exceptions import StorageError
+from .optuna_internals import backend, rdb_backend, replace_distributions, stored_distributions
 
 DEFAULT_STORAGE_ENV = "AUTOML_META_STORAGE"
 DEFAULT_STORAGE_PATH = Path("studies") / "automl_meta.db"
@@ -307,24 +308,19 @@ def widen_choices(storage: BaseStorage, study_name: str, param: str,
     keep their meaning), or this raises ``ValueError``. One transaction; relational
     storages only. Returns how many stored parameters changed.
     """
-    import sqlalchemy
     from optuna.distributions import (
         CategoricalDistribution,
         distribution_to_json,
         json_to_distribution,
     )
 
-    backend = getattr(storage, "_backend", storage)
-    if not isinstance(backend, RDBStorage):
+    rdb = rdb_backend(storage)
+    if rdb is None:
         raise StorageError(f"widen_choices needs a relational storage, not "
-                           f"{type(backend).__name__}.")
+                           f"{type(backend(storage)).__name__}.")
     new_json = distribution_to_json(CategoricalDistribution(list(choices)))
-    in_study = ("param_name = :param AND trial_id IN (SELECT t.trial_id FROM trials t JOIN "
-                "studies s ON s.study_id = t.study_id WHERE s.study_name = :study)")
-    args = {"param": param, "study": study_name}
-    with backend.engine.begin() as conn:
-        stored = [r[0] for r in conn.execute(sqlalchemy.text(
-            f"SELECT DISTINCT distribution_json FROM trial_params WHERE {in_study}"), args)]
+    with rdb.engine.begin() as conn:
+        stored = stored_distributions(conn, study_name, param)
         for text in stored:
             old = json_to_distribution(text)
             if not isinstance(old, CategoricalDistribution) or \
@@ -333,7 +329,4 @@ def widen_choices(storage: BaseStorage, study_name: str, param: str,
                                  f"prefix of {list(choices)}.")
         if all(text == new_json for text in stored):
             return 0
-        result = conn.execute(sqlalchemy.text(
-            f"UPDATE trial_params SET distribution_json = :new WHERE {in_study} "
-            "AND distribution_json <> :new"), {**args, "new": new_json})
-        return int(result.rowcount)
+        return replace_distributions(conn, study_name, param, new_json)

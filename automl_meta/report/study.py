@@ -30,6 +30,7 @@ from ..attributes import (
     warm_start_origin,
 )
 from ..exceptions import AutoMLError, StorageError
+from ..knowledge.optuna_internals import backend, frozen_study_id, study_storage
 from ..knowledge.storage import get_storage, storage_url
 from ..search_space import format_params, learner_params
 from .page import Section, escape, note, render, table, write
@@ -73,7 +74,7 @@ def find_study(storage: Any = None, study_name: str | None = None) -> optuna.Stu
         raise StorageError(f"No automl-meta study with trials in {storage_url(storage)}. "
                            "Run `automl-meta demo` or `automl-meta fit` first.")
     latest = max(ours, key=lambda s: (s.datetime_start or pd.Timestamp.min.to_pydatetime(),
-                                      s._study_id))
+                                      frozen_study_id(s)))
     return optuna.load_study(study_name=latest.study_name, storage=store)
 
 
@@ -129,7 +130,7 @@ class StudyReport:
                  benchmark: str | os.PathLike | None = None):
         self.study = study
         # Optuna wraps database storages in a cache; the URL is the wrapped one's.
-        self.storage = getattr(study._storage, "_backend", study._storage)
+        self.storage = backend(study_storage(study))
         self.attrs = study.user_attrs
         self.trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
         self.complete = [t for t in self.trials if t.state == TrialState.COMPLETE

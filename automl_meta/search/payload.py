@@ -31,6 +31,7 @@ from optuna.storages import BaseStorage, RDBStorage
 from .._types import TASKS, Task
 from ..data.plan import ColumnPlan
 from ..exceptions import StorageError
+from ..knowledge.optuna_internals import backend as optuna_backend
 from .evaluation import EvaluationData
 
 TABLE = "automl_meta_payloads"
@@ -44,7 +45,7 @@ _PLAN_FIELDS = ("numeric_", "categorical_low_", "categorical_high_")
 def _table(storage: BaseStorage) -> tuple[Any, Any]:
     import sqlalchemy as sa
 
-    backend = getattr(storage, "_backend", storage)  # Optuna's cache wrapper
+    backend = optuna_backend(storage)  # without Optuna's cache wrapper
     if not isinstance(backend, RDBStorage):
         raise StorageError(
             f"Parallel and remote workers need a database storage (SQLite or PostgreSQL), "
@@ -159,7 +160,7 @@ def delete_payload(storage: BaseStorage, key: str) -> bool:
     """Delete the data stored under ``key``; whether there was any."""
     import sqlalchemy as sa
 
-    backend = getattr(storage, "_backend", storage)
+    backend = optuna_backend(storage)
     if not isinstance(backend, RDBStorage) or not sa.inspect(backend.engine).has_table(TABLE):
         return False
     engine, table = _table(storage)
@@ -171,7 +172,7 @@ def stored_payloads(storage: BaseStorage) -> dict[str, int]:
     """Every stored payload's key (a study ``uid``) and size in bytes."""
     import sqlalchemy as sa
 
-    backend = getattr(storage, "_backend", storage)
+    backend = optuna_backend(storage)
     if not isinstance(backend, RDBStorage) or not sa.inspect(backend.engine).has_table(TABLE):
         return {}
     engine, table = _table(storage)
@@ -184,7 +185,7 @@ def stored_payloads(storage: BaseStorage) -> dict[str, int]:
 def _oof_table(storage: BaseStorage) -> tuple[Any, Any]:
     import sqlalchemy as sa
 
-    backend = getattr(storage, "_backend", storage)
+    backend = optuna_backend(storage)
     if not isinstance(backend, RDBStorage):
         raise StorageError("Shared out-of-fold predictions need a database storage.")
     meta = sa.MetaData()
@@ -214,7 +215,7 @@ def load_oof(storage: BaseStorage, key: str, numbers: list[int]) -> dict[int, np
     """The stored out-of-fold predictions of these trials of search ``key``."""
     import sqlalchemy as sa
 
-    backend = getattr(storage, "_backend", storage)
+    backend = optuna_backend(storage)
     if not isinstance(backend, RDBStorage) or not sa.inspect(backend.engine).has_table(
             OOF_TABLE):
         return {}
@@ -229,7 +230,7 @@ def delete_oof(storage: BaseStorage, key: str) -> None:
     """Delete every stored out-of-fold prediction of search ``key``."""
     import sqlalchemy as sa
 
-    backend = getattr(storage, "_backend", storage)
+    backend = optuna_backend(storage)
     if not isinstance(backend, RDBStorage) or not sa.inspect(backend.engine).has_table(
             OOF_TABLE):
         return

@@ -35,6 +35,7 @@ from ..attributes import (
     SEED,
     WORKER,
 )
+from ..knowledge.optuna_internals import study_storage, trial_id
 from ..search_space import sample_config
 from .executor import Executor
 from .progress import SearchProgress
@@ -123,7 +124,7 @@ def with_retry(call: Callable[[], T], what: str) -> T:
 def heartbeat(study: optuna.Study, trial: optuna.Trial):
     """Record the trial's heartbeat in the storage while it runs (when the storage has
     heartbeats on), so that other workers can fail it if this process dies."""
-    storage: Any = study._storage
+    storage: Any = study_storage(study)
     interval = storage.get_heartbeat_interval() if hasattr(
         storage, "get_heartbeat_interval") else None
     if not interval:
@@ -134,7 +135,7 @@ def heartbeat(study: optuna.Study, trial: optuna.Trial):
     def beat() -> None:
         while True:
             try:
-                storage.record_heartbeat(trial._trial_id)
+                storage.record_heartbeat(trial_id(trial))
             except Exception as exc:  # noqa: BLE001 - a missed beat is logged, not fatal
                 logger.warning("Heartbeat of trial %d not recorded: %s", trial.number, exc)
             if stop.wait(interval):
