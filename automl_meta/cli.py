@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .attributes import STUDY_DATASET, STUDY_METRIC, STUDY_N_ROWS, STUDY_RUN, STUDY_TASK, STUDY_UID
+
 logger = logging.getLogger("automl_meta.cli")
 
 EXIT_ERROR = 2
@@ -103,14 +105,14 @@ def cmd_studies(args: argparse.Namespace) -> int:
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=True)
     if args.purge_data:
         payloads = stored_payloads(storage)
-        by_uid = {s.user_attrs.get("uid"): s.study_name for s in summaries}
+        by_uid = {s.user_attrs.get(STUDY_UID): s.study_name for s in summaries}
         purged = 0
         for key in payloads:
             if args.study is None or by_uid.get(key) == args.study:
                 purged += delete_payload(storage, key)
                 if by_uid.get(key) is not None:
                     study = optuna.load_study(study_name=by_uid[key], storage=storage)
-                    study.set_user_attr("run", {**study.user_attrs.get("run", {}),
+                    study.set_user_attr(STUDY_RUN, {**study.user_attrs.get(STUDY_RUN, {}),
                                                 "payload": None})
         print(f"Deleted the stored data of {purged} search(es) in "
               f"{storage_url(args.storage)}.")
@@ -126,15 +128,15 @@ def cmd_studies(args: argparse.Namespace) -> int:
         best = s.best_trial.value if s.best_trial is not None else None
         row = {
             "study": s.study_name,
-            "dataset": attrs.get("dataset", ""),
-            "task": attrs.get("task", ""),
-            "metric": attrs.get("metric", ""),
+            "dataset": attrs.get(STUDY_DATASET, ""),
+            "task": attrs.get(STUDY_TASK, ""),
+            "metric": attrs.get(STUDY_METRIC, ""),
             "best": "" if best is None else f"{best:.4f}",
             "trials": s.n_trials,
-            "rows": attrs.get("n_rows", ""),
+            "rows": attrs.get(STUDY_N_ROWS, ""),
         }
         if args.data:
-            size = payloads.get(str(attrs.get("uid")))
+            size = payloads.get(str(attrs.get(STUDY_UID)))
             row["stored data"] = "" if size is None else f"{size / 1e6:.2f} MB"
         if args.study is None or s.study_name == args.study:
             rows.append(row)

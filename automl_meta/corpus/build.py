@@ -29,7 +29,32 @@ from optuna.trial import TrialState
 
 from .._types import Task
 from .._version import __version__
-from ..attributes import ORIGIN, PORTFOLIO, SAMPLER
+from ..attributes import (
+    ORIGIN,
+    PORTFOLIO,
+    SAMPLER,
+    STUDY_CONTENT_KEY,
+    STUDY_CV_FOLDS,
+    STUDY_DATASET,
+    STUDY_FAMILY,
+    STUDY_FINGERPRINT,
+    STUDY_KIND,
+    STUDY_LEARNERS,
+    STUDY_META_FEATURES,
+    STUDY_META_INIT,
+    STUDY_METRIC,
+    STUDY_N_CLASSES,
+    STUDY_N_FEATURES,
+    STUDY_N_ROWS,
+    STUDY_N_ROWS_ORIGINAL,
+    STUDY_PROVENANCE,
+    STUDY_SEARCH_SPACE,
+    STUDY_SOURCE,
+    STUDY_SUBSAMPLED,
+    STUDY_TASK,
+    STUDY_UID,
+    STUDY_VERSION,
+)
 from ..data import ColumnPlan, check_X_y, dataset_fingerprint, make_folds
 from ..data.validation import encode_target
 from ..knowledge import config_key, get_storage
@@ -166,8 +191,8 @@ class CorpusBuilder:
         self._stop = threading.Event()
         self._content_keys: dict[str, str] = {}
         for s in optuna.get_all_study_summaries(self.storage, include_best_trial=False):
-            if "content_key" in s.user_attrs:
-                self._content_keys[s.user_attrs["content_key"]] = s.study_name
+            if STUDY_CONTENT_KEY in s.user_attrs:
+                self._content_keys[s.user_attrs[STUDY_CONTENT_KEY]] = s.study_name
 
     def build_one(self, dataset: CorpusDataset) -> str:
         """Evaluate one dataset; returns what happened, for the log."""
@@ -202,7 +227,7 @@ class CorpusBuilder:
         # indices the stored trials keep.
         wanted = sorted({c["learner"] for c in configs} | set(st.learners),
                         key=list(DEFAULT_LEARNERS).index)
-        stored = list(attrs.get("learners", []))
+        stored = list(attrs.get(STUDY_LEARNERS, []))
         learners = stored + [lr for lr in wanted if lr not in stored]
         if stored and stored != learners:
             widen_choices(self.storage, name, "learner", learners)
@@ -215,31 +240,33 @@ class CorpusBuilder:
         searches_left = max(0, st.search_trials - n_searched)
         if not missing and not searches_left:
             return f"{dataset.key}: complete, skipped"
-        if "meta_features" not in attrs:
+        if STUDY_META_FEATURES not in attrs:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 meta = at_row_count(extract(frame, target, dataset.task), n_full)
             for k, v in {
-                "uid": uuid.uuid4().hex, "dataset": dataset.name, "source": dataset.source,
-                "family": dataset.family, "fingerprint": dataset_fingerprint(frame, target),
-                "content_key": key, "task": dataset.task, "metric": metric.name,
-                "n_rows": int(frame.shape[0]), "n_rows_original": int(n_full),
-                "subsampled": bool(n_full > frame.shape[0]), "n_features": int(frame.shape[1]),
-                "n_classes": int(n_classes), "cv_folds": st.cv, "learners": learners,
-                "search_space": search_space_description(learners, dataset.task),
-                "automl_meta_version": __version__, "meta_features": meta, "kind": "corpus",
-                "provenance": dataset.provenance or {"package": dataset.source,
-                                                     "item": dataset.name},
+                STUDY_UID: uuid.uuid4().hex, STUDY_DATASET: dataset.name,
+                STUDY_SOURCE: dataset.source, STUDY_FAMILY: dataset.family,
+                STUDY_FINGERPRINT: dataset_fingerprint(frame, target), STUDY_CONTENT_KEY: key,
+                STUDY_TASK: dataset.task, STUDY_METRIC: metric.name,
+                STUDY_N_ROWS: int(frame.shape[0]), STUDY_N_ROWS_ORIGINAL: int(n_full),
+                STUDY_SUBSAMPLED: bool(n_full > frame.shape[0]),
+                STUDY_N_FEATURES: int(frame.shape[1]), STUDY_N_CLASSES: int(n_classes),
+                STUDY_CV_FOLDS: st.cv, STUDY_LEARNERS: learners,
+                STUDY_SEARCH_SPACE: search_space_description(learners, dataset.task),
+                STUDY_VERSION: __version__, STUDY_META_FEATURES: meta, STUDY_KIND: "corpus",
+                STUDY_PROVENANCE: dataset.provenance or {"package": dataset.source,
+                                                         "item": dataset.name},
             }.items():
                 study.set_user_attr(k, v)
-        elif attrs.get("learners") != learners:
-            study.set_user_attr("learners", learners)
-            study.set_user_attr("search_space",
+        elif attrs.get(STUDY_LEARNERS) != learners:
+            study.set_user_attr(STUDY_LEARNERS, learners)
+            study.set_user_attr(STUDY_SEARCH_SPACE,
                                 search_space_description(learners, dataset.task))
         if st.meta_init is not None and missing:
             from ..learners.torch.initialisation import initialisation_record  # torch
 
-            study.set_user_attr("meta_init", initialisation_record(st.meta_init))
+            study.set_user_attr(STUDY_META_INIT, initialisation_record(st.meta_init))
         folds = make_folds(y_model, dataset.task, st.cv, 0)
         data = EvaluationData(X=plan.transform(frame, warn_unknown=False), y=y_model,
                               folds=folds, plan=plan, task=dataset.task, metric=metric.name,
@@ -320,15 +347,15 @@ def prune_knowledge(storage: Any) -> list[str]:
     changes = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
         name = summary.study_name
-        if not name.startswith("corpus:") or summary.user_attrs.get("kind") != "corpus":
+        if not name.startswith("corpus:") or summary.user_attrs.get(STUDY_KIND) != "corpus":
             continue
         dataset = current.get(name)
         if dataset is None:
             optuna.delete_study(study_name=name, storage=storage)
             changes.append(f"{name}: deleted (no longer in the reviewed corpus)")
-        elif summary.user_attrs.get("family") != dataset.family:
+        elif summary.user_attrs.get(STUDY_FAMILY) != dataset.family:
             study = optuna.load_study(study_name=name, storage=storage)
-            study.set_user_attr("family", dataset.family)
+            study.set_user_attr(STUDY_FAMILY, dataset.family)
             changes.append(f"{name}: family {summary.user_attrs.get('family')!r} -> "
                            f"{dataset.family!r}")
     return changes

@@ -23,7 +23,15 @@ import pandas as pd
 from optuna.storages import BaseStorage, InMemoryStorage
 from optuna.trial import TrialState
 
-from ..attributes import FAILURE_REASON, FIT_TIME, ORIGIN, failure_reason
+from ..attributes import (
+    FAILURE_REASON,
+    FIT_TIME,
+    ORIGIN,
+    STUDY_FINGERPRINT,
+    STUDY_META_FEATURES,
+    STUDY_UID,
+    failure_reason,
+)
 from .optuna_internals import frozen_study_id, has_optuna_tables, trial_counts
 from .storage import get_storage, storage_url
 
@@ -128,7 +136,7 @@ class KnowledgeBase:
                 counts = trial_counts(storage)
                 for s in storage.get_all_studies():
                     attrs = s.user_attrs
-                    if not attrs.get("fingerprint") or "meta_features" not in attrs:
+                    if not attrs.get(STUDY_FINGERPRINT) or STUDY_META_FEATURES not in attrs:
                         continue
                     rows.append({"study_name": s.study_name, "study_id": frozen_study_id(s),
                                  "storage": storage, "url": url,
@@ -329,7 +337,7 @@ class KnowledgeBase:
 
 def studies_by_uid(storage: BaseStorage) -> dict[str, str]:
     """``uid`` user attribute → study name, for the studies of ``storage`` that have one."""
-    return {s.user_attrs["uid"]: s.study_name
+    return {s.user_attrs[STUDY_UID]: s.study_name
             for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
-            if "uid" in s.user_attrs}
+            if STUDY_UID in s.user_attrs}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import optuna
 
+from ..attributes import STUDY_UID
 from ..exceptions import StorageError
 from .base import studies_by_uid
 from .storage import get_storage
@@ -47,7 +48,7 @@ def copy_studies(source: Any, target: Any) -> TransferReport:
     report = TransferReport()
     for summary in optuna.get_all_study_summaries(src, include_best_trial=False):
         name = summary.study_name
-        uid = summary.user_attrs.get("uid")
+        uid = summary.user_attrs.get(STUDY_UID)
         if uid is not None and uid in have:
             report.skipped.append(name)
             continue

@@ -24,6 +24,14 @@ from ..attributes import (
     PREDICTED_SCORE,
     PREDICTED_SECONDS,
     SAMPLER,
+    STUDY_DATASET,
+    STUDY_ENSEMBLE,
+    STUDY_FINGERPRINT,
+    STUDY_META_FEATURES,
+    STUDY_METRIC,
+    STUDY_NEAREST_DATASETS,
+    STUDY_TASK,
+    STUDY_WARM_START,
     WARM_START,
     WARM_START_SOURCE,
     failure_reason,
@@ -69,7 +77,7 @@ def find_study(storage: Any = None, study_name: str | None = None) -> optuna.Stu
             raise StorageError(f"No study {study_name!r} in {storage_url(storage)}; the "
                                f"studies there: {names}.")
         return optuna.load_study(study_name=study_name, storage=store)
-    ours = [s for s in summaries if "fingerprint" in s.user_attrs and s.n_trials > 0]
+    ours = [s for s in summaries if STUDY_FINGERPRINT in s.user_attrs and s.n_trials > 0]
     if not ours:
         raise StorageError(f"No automl-meta study with trials in {storage_url(storage)}. "
                            "Run `automl-meta demo` or `automl-meta fit` first.")
@@ -137,7 +145,7 @@ class StudyReport:
                          and t.value is not None and math.isfinite(t.value)]
         self.failed = [t for t in self.trials if t.state == TrialState.FAIL]
         self.maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-        self.metric = str(self.attrs.get("metric", "score"))
+        self.metric = str(self.attrs.get(STUDY_METRIC, "score"))
         self.knowledge = knowledge
         self.benchmark = benchmark
 
@@ -292,7 +300,7 @@ class StudyReport:
 
     def warm_start(self) -> Section | None:
         proposed = [t for t in self.trials if _origin(t).startswith(WARM_START)]
-        if not self.attrs.get("warm_start", {}).get("enabled") or not proposed:
+        if not self.attrs.get(STUDY_WARM_START, {}).get("enabled") or not proposed:
             return None
         rows = []
         for t in proposed:
@@ -360,7 +368,7 @@ class StudyReport:
         return Section(html=table(rows, numeric=("trial", self.metric, "fit time (s)")))
 
     def ensemble(self) -> Section | None:
-        record = self.attrs.get("ensemble")
+        record = self.attrs.get(STUDY_ENSEMBLE)
         if not record or not record.get("members"):
             return None
         by_number = {t.number: t for t in self.complete}
@@ -437,7 +445,7 @@ class StudyReport:
             items = self.knowledge if isinstance(self.knowledge, (list, tuple)) else [
                 self.knowledge]
             return [str(u) for u in items]
-        recorded = self.attrs.get("warm_start", {}).get("knowledge")
+        recorded = self.attrs.get(STUDY_WARM_START, {}).get("knowledge")
         if recorded:
             return list(recorded)
         from ..knowledge.storage import shipped_knowledge_url
@@ -450,8 +458,8 @@ class StudyReport:
         from ..knowledge import KnowledgeBase
         from .projection import project
 
-        meta = self.attrs.get("meta_features")
-        task = self.attrs.get("task")
+        meta = self.attrs.get(STUDY_META_FEATURES)
+        task = self.attrs.get(STUDY_TASK)
         if not meta:
             return Section(html=note("The study records no meta-features."))
         try:
@@ -459,8 +467,9 @@ class StudyReport:
             frame = kb.datasets()
         except StorageError as exc:
             return Section(html=note(f"The knowledge base could not be read: {exc}"))
-        frame = frame[(frame["task"] == task)
-                      & (frame.index != self.attrs.get("fingerprint"))] if len(frame) else frame
+        here_fp = self.attrs.get(STUDY_FINGERPRINT)
+        frame = frame[(frame[STUDY_TASK] == task) & (frame.index != here_fp)] if len(
+            frame) else frame
         if len(frame) < 3:
             return Section(html=note(f"The knowledge base holds {len(frame)} {task} datasets; "
                                      "at least 3 are needed for a map."))
@@ -468,7 +477,7 @@ class StudyReport:
         coords, placed, explained = project(frame[names], pd.DataFrame([meta])[names])
         assert placed is not None  # this dataset, placed with the others
         here = placed
-        near = {n["fingerprint"]: n for n in self.attrs.get("nearest_datasets") or []}
+        near = {n["fingerprint"]: n for n in self.attrs.get(STUDY_NEAREST_DATASETS) or []}
         is_near = np.array([fp in near for fp in frame.index])
         fig = go.Figure()
         hover = [f"{d}<br>{s}, {int(r)} rows × {int(c)} columns" for d, s, r, c in zip(
@@ -493,7 +502,8 @@ class StudyReport:
             hovertemplate="%{text}<br>%{customdata}<extra></extra>"))
         fig.add_trace(go.Scatter(
             x=here[:, 0], y=here[:, 1], mode="markers+text", name="this dataset",
-            text=[str(self.attrs.get("dataset", "this dataset"))], textposition="bottom center",
+            text=[str(self.attrs.get(STUDY_DATASET, "this dataset"))],
+            textposition="bottom center",
             marker={"symbol": "star", "size": 18, "color": "#dc2626"},
             hovertemplate="this dataset<extra></extra>"))
         fig.update_layout(
@@ -521,11 +531,11 @@ class StudyReport:
         from plotly.subplots import make_subplots
 
         siblings = []
-        fingerprint = self.attrs.get("fingerprint")
+        fingerprint = self.attrs.get(STUDY_FINGERPRINT)
         storage = self.storage
         for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
-            if s.user_attrs.get("fingerprint") == fingerprint and \
-                    s.user_attrs.get("metric") == self.metric and s.n_trials > 0:
+            if s.user_attrs.get(STUDY_FINGERPRINT) == fingerprint and \
+                    s.user_attrs.get(STUDY_METRIC) == self.metric and s.n_trials > 0:
                 siblings.append(s)
         curves = self._benchmark_curves()
         titles = ["this dataset: best so far"]
@@ -536,7 +546,7 @@ class StudyReport:
                             subplot_titles=titles)
         has_cold = False
         for s in siblings:
-            warm = bool(s.user_attrs.get("warm_start", {}).get("enabled"))
+            warm = bool(s.user_attrs.get(STUDY_WARM_START, {}).get("enabled"))
             has_cold |= not warm
             if s.study_name == self.study.study_name:
                 trials = self.complete  # already read

@@ -23,6 +23,16 @@ import optuna
 from .._system import cpu_count
 from .._types import Task
 from .._version import __version__
+from ..attributes import (
+    STUDY_BUDGET,
+    STUDY_LEARNERS,
+    STUDY_METRIC,
+    STUDY_RANDOM_STATE,
+    STUDY_RUN,
+    STUDY_TASK,
+    STUDY_UID,
+    STUDY_VERSION,
+)
 from ..exceptions import AutoMLError
 from ..learners import LEARNER_MODULES_ENV, LEARNERS, load_learner_modules
 from ..params import ParameterError, check_count, check_seconds
@@ -110,7 +120,7 @@ class SearchDriver:
         when the search is not shared)."""
         if not self._sharing:
             return {}
-        return load_oof(self._storage, self.study.user_attrs["uid"],
+        return load_oof(self._storage, self.study.user_attrs[STUDY_UID],
                         [t.number for t in self.study.get_trials(deepcopy=False)
                          if t.number not in result.oof])
 
@@ -175,7 +185,7 @@ class SearchDriver:
             self._sharing = False
             try:
                 unshare_run(self.study, self._storage)
-                delete_oof(self._storage, self.study.user_attrs["uid"])
+                delete_oof(self._storage, self.study.user_attrs[STUDY_UID])
             except Exception as exc:  # noqa: BLE001 - must not mask the search's own end
                 logger.warning("The search's shared data could not be deleted (%s); "
                                "`automl-meta studies --purge-data` deletes it.", exc)
@@ -200,22 +210,22 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
         raise AutoMLError(f"No study {study_name!r} in that storage; start the search with "
                           "fit() or `automl-meta fit` first.") from None
     attrs = study.user_attrs
-    if "payload" not in attrs.get("run", {}):
+    if "payload" not in attrs.get(STUDY_RUN, {}):
         raise AutoMLError(f"Study {study_name!r} was not started by automl-meta with worker "
                           "support (it records no run settings); it cannot be joined.")
-    if attrs.get("automl_meta_version") != __version__:
+    if attrs.get(STUDY_VERSION) != __version__:
         raise AutoMLError(
             f"Study {study_name!r} was started by automl-meta "
-            f"{attrs.get('automl_meta_version')}; this worker is {__version__}. Install the "
+            f"{attrs.get(STUDY_VERSION)}; this worker is {__version__}. Install the "
             "same version on every worker.")
     load_learner_modules()
-    unknown = [n for n in attrs["learners"] if n not in LEARNERS]
+    unknown = [n for n in attrs[STUDY_LEARNERS] if n not in LEARNERS]
     if unknown:
         raise AutoMLError(
             f"Study {study_name!r} searches learner(s) {unknown} that this worker does not "
             f"know. Name the module(s) registering them in {LEARNER_MODULES_ENV}.")
-    study.sampler = worker_sampler(int(attrs.get("random_state", 0)), worker)
-    run = attrs["run"]
+    study.sampler = worker_sampler(int(attrs.get(STUDY_RANDOM_STATE, 0)), worker)
+    run = attrs[STUDY_RUN]
     if run.get("payload") is None:
         raise AutoMLError(
             f"Study {study_name!r} shares no data for workers: its search has ended, or "
@@ -224,7 +234,7 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
     data = load_payload(store, run["payload"])
     data.n_threads = threads or cpu_count()
     deadlines = []
-    wall = (attrs.get("budget") or {}).get("deadline")
+    wall = (attrs.get(STUDY_BUDGET) or {}).get("deadline")
     if wall is not None:
         deadlines.append(time.monotonic() + wall - time.time())
     if time_budget is not None:
@@ -234,12 +244,12 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
         logger.warning("Study %r is past its deadline: nothing to do.", study_name)
         return SearchResult(out_of_time=True)
     progress = SearchProgress(verbose > 0, n_trials, None if deadline is None else
-                              deadline - time.monotonic(), str(attrs.get("metric")))
-    with SearchDriver(study, data, learners=attrs["learners"], task=attrs["task"],
-                      random_state=int(attrs.get("random_state", 0)),
+                              deadline - time.monotonic(), str(attrs.get(STUDY_METRIC)))
+    with SearchDriver(study, data, learners=attrs[STUDY_LEARNERS], task=attrs[STUDY_TASK],
+                      random_state=int(attrs.get(STUDY_RANDOM_STATE, 0)),
                       trial_timeout=run.get("trial_timeout"),
                       memory_limit=run.get("memory_limit"), progress=progress) as driver:
         return driver.run(n_trials, deadline, budget_left=lambda: study_budget_left(study),
                           # the fit's ensemble uses the trials this worker scores
-                          oof_sink=lambda number, oof: save_oof(store, attrs["uid"],
+                          oof_sink=lambda number, oof: save_oof(store, attrs[STUDY_UID],
                                                                 number, oof))

@@ -24,7 +24,7 @@ import optuna
 from optuna.trial import TrialState
 from sklearn.pipeline import Pipeline
 
-from ..attributes import FIT_TIME, SEED
+from ..attributes import FIT_TIME, SEED, STUDY_ENSEMBLE
 from ..data import DataWarning
 from ..exceptions import SearchFailedError
 from ..metrics import Metric
@@ -64,7 +64,7 @@ def record_ensemble(study: optuna.Study, ensembled: EnsembleResult) -> dict[str,
               "oof_score": round(ensembled.oof_score, 6),
               "best_single_oof_score": round(ensembled.best_single_oof_score, 6),
               "seconds": round(ensembled.seconds, 3)}
-    study.set_user_attr("ensemble", record)
+    study.set_user_attr(STUDY_ENSEMBLE, record)
     return record
 
 

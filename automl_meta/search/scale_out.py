@@ -31,6 +31,7 @@ import optuna
 from optuna.trial import TrialState
 
 from .._system import child_env
+from ..attributes import STUDY_BUDGET, STUDY_RUN, STUDY_UID
 from .evaluation import EvaluationData
 from .payload import delete_payload, save_payload
 from .study import make_sampler
@@ -50,7 +51,7 @@ def budget_attrs(n_trials: int | None, seconds: float | None) -> dict[str, Any]:
 def study_budget_left(study: optuna.Study) -> bool:
     """Whether the study's recorded trial budget allows another trial (the deadline is
     checked by each worker's own clock)."""
-    n_trials = (study.user_attrs.get("budget") or {}).get("n_trials")
+    n_trials = (study.user_attrs.get(STUDY_BUDGET) or {}).get("n_trials")
     if n_trials is None:
         return True
     return len(study.get_trials(deepcopy=False, states=COUNTED)) < n_trials
@@ -81,22 +82,22 @@ def share_run(study: optuna.Study, storage: Any, data: EvaluationData,
     workers elsewhere need only the storage URL and the study name."""
     counted = len(study.get_trials(deepcopy=False, states=COUNTED))
     seconds = None if deadline is None else deadline - time.monotonic()
-    study.set_user_attr("budget", budget_attrs(
+    study.set_user_attr(STUDY_BUDGET, budget_attrs(
         None if n_trials is None else counted + n_trials, seconds))
     payload = None
     if share_data:
-        payload = study.user_attrs["uid"]
+        payload = study.user_attrs[STUDY_UID]
         save_payload(storage, payload, data)
-    study.set_user_attr("run", {"trial_timeout": trial_timeout,
+    study.set_user_attr(STUDY_RUN, {"trial_timeout": trial_timeout,
                                 "memory_limit": memory_limit, "payload": payload})
 
 
 def unshare_run(study: optuna.Study, storage: Any) -> bool:
     """Delete the data a search shared (its search has ended); whether there was any."""
-    payload = study.user_attrs.get("run", {}).get("payload")
+    payload = study.user_attrs.get(STUDY_RUN, {}).get("payload")
     if payload is None:
         return False
-    study.set_user_attr("run", {**study.user_attrs["run"], "payload": None})
+    study.set_user_attr(STUDY_RUN, {**study.user_attrs[STUDY_RUN], "payload": None})
     return delete_payload(storage, payload)
 
 

@@ -27,6 +27,24 @@ from ..attributes import (
     PREDICTED_SECONDS,
     RESUMES,
     SAMPLER,
+    STUDY_CV_FOLDS,
+    STUDY_DATASET,
+    STUDY_ENSEMBLE,
+    STUDY_FINGERPRINT,
+    STUDY_LEARNERS,
+    STUDY_META_FEATURES,
+    STUDY_META_INIT,
+    STUDY_METRIC,
+    STUDY_N_CLASSES,
+    STUDY_N_FEATURES,
+    STUDY_N_ROWS,
+    STUDY_NEAREST_DATASETS,
+    STUDY_RANDOM_STATE,
+    STUDY_SEARCH_SPACE,
+    STUDY_TASK,
+    STUDY_UID,
+    STUDY_VERSION,
+    STUDY_WARM_START,
     WARM_START_SOURCE,
     failure_reason,
 )
@@ -63,21 +81,21 @@ def open_study(storage: Any, name: str, direction: str,
                                 direction=direction,  # type: ignore[arg-type]
                                 load_if_exists=True, sampler=sampler)
     old = study.user_attrs
-    if old.get("fingerprint", attrs["fingerprint"]) != attrs["fingerprint"]:
+    if old.get(STUDY_FINGERPRINT, attrs[STUDY_FINGERPRINT]) != attrs[STUDY_FINGERPRINT]:
         raise DataError(
             f"Study {name!r} holds another dataset ({old.get('dataset')!r}, fingerprint "
             f"{str(old.get('fingerprint'))[:8]}); use another study_name for this data.")
-    if study.direction.name.lower() != direction or old.get("metric", attrs["metric"]) != \
-            attrs["metric"]:
+    if study.direction.name.lower() != direction or old.get(STUDY_METRIC, attrs[STUDY_METRIC]) != \
+            attrs[STUDY_METRIC]:
         raise DataError(
             f"Study {name!r} optimises {old.get('metric')!r}, not {attrs['metric']!r}; use "
             "another study_name or the same metric.")
-    if old.get("learners", attrs["learners"]) != attrs["learners"]:
+    if old.get(STUDY_LEARNERS, attrs[STUDY_LEARNERS]) != attrs[STUDY_LEARNERS]:
         raise DataError(
             f"Study {name!r} searched learners {old.get('learners')}, not "
             f"{attrs['learners']}; a continued study keeps its search space.")
-    if "uid" not in old:
-        study.set_user_attr("uid", uuid.uuid4().hex)
+    if STUDY_UID not in old:
+        study.set_user_attr(STUDY_UID, uuid.uuid4().hex)
     for key, value in attrs.items():
         if old.get(key) != value:
             study.set_user_attr(key, value)
@@ -93,24 +111,24 @@ def search_record(dataset: PreparedDataset, meta_features: dict[str, float], *,
     space, the version and seed, the nearest past datasets and the warm start's
     description (and, where a meta-learned learner is searched, its initialisation)."""
     record = {
-        "meta_features": meta_features,
-        "dataset": dataset_name,
-        "fingerprint": dataset.fingerprint,
-        "task": dataset.task,
-        "metric": metric,
-        "n_rows": int(dataset.frame.shape[0]),
-        "n_features": int(dataset.frame.shape[1]),
-        "n_classes": int(dataset.n_classes),
-        "cv_folds": len(dataset.folds),
-        "learners": learners,
-        "search_space": search_space_description(learners, dataset.task),
-        "automl_meta_version": __version__,
-        "random_state": random_state,
-        "nearest_datasets": nearest,
-        "warm_start": warm_start,
+        STUDY_META_FEATURES: meta_features,
+        STUDY_DATASET: dataset_name,
+        STUDY_FINGERPRINT: dataset.fingerprint,
+        STUDY_TASK: dataset.task,
+        STUDY_METRIC: metric,
+        STUDY_N_ROWS: int(dataset.frame.shape[0]),
+        STUDY_N_FEATURES: int(dataset.frame.shape[1]),
+        STUDY_N_CLASSES: int(dataset.n_classes),
+        STUDY_CV_FOLDS: len(dataset.folds),
+        STUDY_LEARNERS: learners,
+        STUDY_SEARCH_SPACE: search_space_description(learners, dataset.task),
+        STUDY_VERSION: __version__,
+        STUDY_RANDOM_STATE: random_state,
+        STUDY_NEAREST_DATASETS: nearest,
+        STUDY_WARM_START: warm_start,
     }
     if any(LEARNERS[lr].meta_init for lr in learners):
-        record["meta_init"] = initialisation_reference()
+        record[STUDY_META_INIT] = initialisation_reference()
     return record
 
 
@@ -195,7 +213,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     """The trials of ``study`` as a DataFrame, best first, failed trials last; the
     ``ensemble_weight`` column is each trial's weight in the fit's ensemble (0 if it is
     not a member)."""
-    ensemble = (study.user_attrs.get("ensemble") or {}).get("members", [])
+    ensemble = (study.user_attrs.get(STUDY_ENSEMBLE) or {}).get("members", [])
     weights = {int(m["trial"]): float(m["weight"]) for m in ensemble}
     rows = []
     for t in study.get_trials(deepcopy=False):

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ..attributes import STUDY_FINGERPRINT, STUDY_UID
+
 
 def _fit(storage: Any, seed: int = 0, n_trials: int = 2, study_name: str = "conformance",
          **kwargs: Any) -> Any:
@@ -49,7 +51,7 @@ class StorageConformance:
         assert len(datasets) == 1
         row = datasets.iloc[0]
         assert row["n_rows"] == 80 and row["task"] == "classification"
-        assert model.study_.user_attrs["fingerprint"] == datasets.index[0]
+        assert model.study_.user_attrs[STUDY_FINGERPRINT] == datasets.index[0]
 
     def test_a_study_name_continues_its_study(self, storage: Any) -> None:
         _fit(storage, n_trials=2)
@@ -83,9 +85,9 @@ class StorageConformance:
         from ..search.payload import load_payload, stored_payloads
 
         model = _fit(storage, share_data=True)
-        key = model.study_.user_attrs["uid"]
+        key = model.study_.user_attrs[STUDY_UID]
         assert key in stored_payloads(storage)
         data = load_payload(storage, key)
         assert data.X.shape == (80, 3) and data.task == "classification"
         unshared = _fit(storage, study_name="private")
-        assert unshared.study_.user_attrs["uid"] not in stored_payloads(storage)
+        assert unshared.study_.user_attrs[STUDY_UID] not in stored_payloads(storage)
