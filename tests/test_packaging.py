@@ -1,6 +1,7 @@
 """The wheel carries what the runtime reads: the shipped knowledge base, its warm-start
 artifact, the meta-learned initialisation and the report layout; installed outside a
-checkout, the package finds them there."""
+checkout, the package finds them there. The offline tooling (the corpus build,
+meta-training, the benchmarks) is not in it, and its commands say so."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def test_an_installed_wheel_finds_its_artifacts(tmp_path):
     for folder, files in SHIPPED.items():
         for name in files:
             assert f"automl_meta/_shipped/{folder}/{name}" in names
+    # the offline tooling stays in the checkout
+    for tooling in ("benchmarks", "corpus", "meta_learning"):
+        assert not any(n.startswith(f"automl_meta/{tooling}/") for n in names), tooling
+    assert "automl_meta/search/driver.py" in names
     script = ("from automl_meta.knowledge.storage import shipped_knowledge_url\n"
               "from automl_meta.learners.torch.location import shipped_initialisation\n"
               "from automl_meta.report.page import dashboards_dir\n"
@@ -51,7 +56,12 @@ def test_an_installed_wheel_finds_its_artifacts(tmp_path):
                      f"{unpacked}/automl_meta/_shipped/dashboards"]
     # and a user's first fit from it: warm-started from the shipped knowledge base, an
     # mlp_meta trial from the shipped initialisation, the report from the shipped layout
-    fit = ("import automl_meta\n"
+    # This environment's editable install would find a module the wheel lacks in the
+    # checkout: the scripts below run without it, as in a user's environment.
+    alone = ("import sys\n"
+             "sys.meta_path[:] = [f for f in sys.meta_path\n"
+             "                    if 'editable' not in getattr(f, '__module__', '')]\n")
+    fit = (alone + "import automl_meta\n"
            "from sklearn.datasets import load_breast_cancer\n"
            "X, y = load_breast_cancer(return_X_y=True)\n"
            "m = automl_meta.AutoMLClassifier(n_trials=3, learners=['mlp_meta', 'linear'],"
@@ -70,3 +80,10 @@ def test_an_installed_wheel_finds_its_artifacts(tmp_path):
     assert "warm-start" in origins, origins
     assert "mlp_meta" in learners, learners
     assert (tmp_path / "report.html").stat().st_size > 10_000 and report.endswith("report.html")
+    cli = alone + "from automl_meta.cli import main\nsys.exit(main(['knowledge', 'build']))\n"
+    build = subprocess.run([sys.executable, "-c", cli], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120,
+                           env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin",
+                                "HOME": str(tmp_path)})
+    assert build.returncode == 2, build.stderr[-2000:]
+    assert "offline tooling: it ships with a source checkout" in build.stderr
