@@ -32,6 +32,7 @@ from ..attributes import (
     STUDY_UID,
     failure_reason,
 )
+from ..meta_features import feature_names
 from .optuna_internals import frozen_study_id, has_optuna_tables, trial_counts
 from .storage import get_storage, storage_url
 
@@ -202,8 +203,6 @@ class KnowledgeBase:
 
     def meta_features(self) -> pd.DataFrame:
         """Only the meta-feature columns of :meth:`datasets` (one row per fingerprint)."""
-        from ..meta_features import feature_names
-
         frame = self.datasets()
         return frame[[c for c in feature_names() if c in frame.columns]]
 

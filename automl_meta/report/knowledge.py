@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..knowledge import KnowledgeBase
 from ..knowledge.storage import get_storage
+from ..meta_features import feature_names
 from .page import Section, escape, note, render, table, write
 
 SOURCE_COLOURS = ["#2563eb", "#16a34a", "#d97706", "#7c3aed", "#dc2626", "#0891b2",
@@ -74,7 +75,6 @@ class KnowledgeReport:
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots
 
-        from ..meta_features import feature_names
         from .projection import project
 
         tasks = [t for t in ("classification", "regression")

@@ -38,8 +38,10 @@ from ..attributes import (
     warm_start_origin,
 )
 from ..exceptions import AutoMLError, StorageError
+from ..knowledge import KnowledgeBase
 from ..knowledge.optuna_internals import backend, frozen_study_id, study_storage
-from ..knowledge.storage import get_storage, storage_url
+from ..knowledge.storage import get_storage, shipped_knowledge_url, storage_url
+from ..search.study import leaderboard
 from ..search_space import format_params, learner_params
 from .page import Section, escape, note, render, table, write
 
@@ -358,8 +360,6 @@ class StudyReport:
         return Section(figure=fig)
 
     def leaderboard(self) -> Section:
-        from ..search.study import leaderboard
-
         board = leaderboard(self.study)  # the order model.leaderboard() shows
         top = board[board["state"] == "COMPLETE"].head(10)
         rows = [{"trial": r.trial, "learner": r.learner, self.metric: _fmt(r.score),
@@ -448,14 +448,12 @@ class StudyReport:
         recorded = self.attrs.get(STUDY_WARM_START, {}).get("knowledge")
         if recorded:
             return list(recorded)
-        from ..knowledge.storage import shipped_knowledge_url
 
         return [shipped_knowledge_url()]
 
     def meta_map(self) -> Section:
         import plotly.graph_objects as go
 
-        from ..knowledge import KnowledgeBase
         from .projection import project
 
         meta = self.attrs.get(STUDY_META_FEATURES)

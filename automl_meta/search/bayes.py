@@ -35,6 +35,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from .._types import Task
 from ..attributes import FAILURE_REASON
+from ..warm_start.encoding import ConfigEncoder
+from ..warm_start.model import times_over_share
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +73,6 @@ class BayesianProposer:
     def __init__(self, learners: Sequence[str], task: Task, prior: Prior | None = None,
                  n_startup: int = 5, n_random: int = 512, n_local: int = 32, seed: int = 0,
                  refit_every: int = 5, cost: Prior | None = None):
-        from ..warm_start.encoding import ConfigEncoder
-
         self.encoder = ConfigEncoder(learners, task)
         self.prior = prior
         self.cost = cost
@@ -183,8 +183,6 @@ def cost_factor(seconds: np.ndarray, time_left: float) -> np.ndarray:
     >>> cost_factor(np.array([0.5, 4.0, np.nan]), 20.0).tolist()
     [1.0, 2.0, 1.0]
     """
-    from ..warm_start.model import times_over_share
-
     return times_over_share(seconds, COST_SHARE * time_left)
 
 

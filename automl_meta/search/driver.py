@@ -34,6 +34,7 @@ from ..attributes import (
     STUDY_VERSION,
 )
 from ..exceptions import AutoMLError
+from ..knowledge.storage import get_storage
 from ..learners import LEARNER_MODULES_ENV, LEARNERS, load_learner_modules
 from ..params import ParameterError, check_count, check_seconds
 from ..search_space import LEARNER_PARAM
@@ -196,8 +197,6 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
                worker: int | None = None, verbose: int = 1) -> SearchResult:
     """Evaluate trials of an existing study until its budget (or this worker's own
     ``n_trials`` / ``time_budget``) is used up; returns what this worker did."""
-    from ..knowledge.storage import get_storage
-
     check_count("n_trials", n_trials)
     check_seconds("time_budget", time_budget)
     store = get_storage(storage, create=False, wal=True)

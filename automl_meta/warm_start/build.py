@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 from .._types import Task
+from ..knowledge.neighbours import robust_scale
+from ..learners import DEFAULT_LEARNERS
+from ..meta_features import feature_names
 from ..search_space import LEARNER_PARAM
 from .encoding import ConfigEncoder
 from .model import ProposalModel, TaskModel
@@ -62,9 +65,6 @@ def build_proposal_model(kb: Any, learners: Sequence[str] | None = None,
     n_best : int, default 3
         Best configurations kept per past dataset (the neighbours' proposals).
     """
-    from ..learners import DEFAULT_LEARNERS
-    from ..meta_features import feature_names
-
     learners = list(learners) if learners is not None else list(DEFAULT_LEARNERS)
     frame = kb.datasets()
     model = ProposalModel(knowledge_digest=kb.digest(), knowledge_urls=list(kb.urls),
@@ -85,8 +85,6 @@ def build_proposal_model(kb: Any, learners: Sequence[str] | None = None,
 def _build_task(task: Task, rows: Any, matrix: Any, learners: list[str],
                 names: list[str], portfolio_size: int, n_best: int,
                 costs: Any = None) -> TaskModel:
-    from ..knowledge.neighbours import robust_scale
-
     table = rows[names].to_numpy(dtype=float)
     median, scale = robust_scale(table)
     meta = np.nan_to_num((table - median) / scale)

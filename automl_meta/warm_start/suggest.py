@@ -21,9 +21,17 @@ from ..attributes import (
     WARM_START_SOURCE,
     warm_start_origin,
 )
+from ..data import infer_task, load_dataset, prepare_dataset
+from ..data.validation import check_target
 from ..exceptions import StorageError
+from ..knowledge import KnowledgeBase
+from ..knowledge.neighbours import nearest_datasets
+from ..knowledge.storage import default_storage_url, shipped_knowledge_url
+from ..learners import available_learners
+from ..meta_features import extract_prepared
+from ..search_space import default_configs, learner_params
 from .artifact import artifact_path, load_or_build
-from .model import Proposal, ProposalModel, TaskModel
+from .model import WARM_SHARE, Proposal, ProposalModel, TaskModel
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +61,6 @@ def follow_up_defaults(proposed: list[dict[str, Any]], learners: list[str], know
     ...     ["linear", "knn", "mlp_meta", "protonet"], known, "classification")]
     ['knn', 'mlp_meta']
     """
-    from ..search_space import default_configs
-
     tried = {c["learner"] for c in proposed}
     wanted = [lr for lr in learners
               if lr not in known or (lr in ALWAYS_TRIED and lr not in tried)]
@@ -79,9 +85,6 @@ def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task
                      learners: list[str], cv_folds: int, k: int) -> float | None:
     """The time budget whose fair share per proposal is ``COLD_TIME_FACTOR`` x the mean
     predicted fit time of the first ``k`` family defaults (None without a cost model)."""
-    from ..search_space import default_configs
-    from .model import WARM_SHARE
-
     task_model = model.tasks.get(task)
     defaults = default_configs(learners, task)[:k]  # type: ignore[arg-type]
     if task_model is None or not defaults:
@@ -137,8 +140,6 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     :data:`MAX_TIMES_SHARE`). With no model, or no proposal, each family's default
     configuration (``origin = "default"``).
     """
-    from ..search_space import default_configs
-
     if recipe not in FIRST_WAVES:
         raise ValueError(f"Unknown first-wave recipe {recipe!r}; use one of "
                          f"{', '.join(FIRST_WAVES)}.")
@@ -156,8 +157,6 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
                               seed=seed, fingerprint=fingerprint, time_budget=budget,
                               cv_folds=cv_folds)
     if implicit:
-        from .model import WARM_SHARE
-
         limit = MAX_TIMES_SHARE * WARM_SHARE * budget / WARM_START_TRIALS  # type: ignore
         proposals = [p for p in proposals if not p.seconds > limit
                      or p.source == "same-dataset"]
@@ -194,9 +193,6 @@ def proposal_model_for(knowledge: Any = None) -> ProposalModel:
     bases are built in memory (a few seconds). A missing shipped knowledge base gives a
     warning and an empty model (a cold start).
     """
-    from ..knowledge import KnowledgeBase
-    from ..knowledge.storage import shipped_knowledge_url
-
     if isinstance(knowledge, ProposalModel):
         return knowledge
     if knowledge is None:
@@ -226,9 +222,6 @@ def with_own_history(model: ProposalModel, storage: Any = None,
     storage) in its nearest-neighbour table (:meth:`ProposalModel.with_history`, which
     reads the best configurations of the dataset ``fingerprint`` in full); as is when
     that storage is a SQLite file that does not exist yet, or holds no past fit."""
-    from ..knowledge import KnowledgeBase
-    from ..knowledge.storage import default_storage_url
-
     if isinstance(storage, str) or storage is None:
         url = default_storage_url() if storage is None else storage
         if url == "memory" or not _sqlite_exists(url):
@@ -284,9 +277,6 @@ def nearest_past_datasets(meta_features: dict[str, float], fingerprint: str, tas
     learned from (``task_model``; ``query`` is ``meta_features`` scaled by it, where the
     caller has it), or, cold, those of ``knowledge`` if given; the dataset
     ``fingerprint`` is left out."""
-    from ..knowledge import KnowledgeBase
-    from ..knowledge.neighbours import nearest_datasets
-
     if task_model is not None:
         near = task_model.nearest(task_model.scale_meta(meta_features) if query is None
                                   else query, 6)
@@ -319,8 +309,6 @@ def _sqlite_exists(url: str) -> bool:
 
 
 def proposals_frame(proposals: list[Proposal]) -> pd.DataFrame:
-    from ..search_space import learner_params
-
     return pd.DataFrame([{"learner": p.config["learner"], "params": learner_params(p.config),
                           "origin": p.origin, "predicted_score": p.predicted,
                           "predicted_seconds": p.seconds, "config": p.config}
@@ -383,11 +371,6 @@ def suggest_configs(data: Any, target: Any = None, *, k: int = WARM_START_TRIALS
     >>> list(frame.columns)  # doctest: +SKIP
     ['learner', 'params', 'origin', 'predicted_score', 'predicted_seconds', 'config']
     """
-    from ..data import infer_task, load_dataset, prepare_dataset
-    from ..data.validation import check_target
-    from ..learners import available_learners
-    from ..meta_features import extract_prepared
-
     X, y, _ = load_dataset(data, target)
     y_series, _ = check_target(y)
     dataset = prepare_dataset(X, y, infer_task(y_series, task), cv=cv,
