@@ -1,7 +1,7 @@
-"""Every "Bad input to fit(dataset)" case of shared/reference/robustness-cases.md.
-
-E = a clear error naming the problem; H = handled, with a warning where data changed.
-Test names carry the case number.
+"""Bad input to ``fit(dataset)``: each case either fails early with an error that names
+the problem and the fix, or is handled, with a warning wherever the data was changed.
+Each test's docstring says which, and the test names carry the case numbers of the
+project's robustness checklist.
 """
 
 from __future__ import annotations
@@ -38,11 +38,14 @@ def xy(n=60, p=3, seed=0, classes=2):
 
 
 def test_case01_zero_rows(fast):
+    """Zero rows: an error that says there are 0 samples."""
     with pytest.raises(DataError, match="0 sample"):
         fit((np.empty((0, 3)), np.array([])), **fast)
 
 
 def test_case02_no_feature_columns_gives_baseline(fast, catch_warnings):
+    """No feature column: a baseline model that ignores X, with a warning; it still
+    predicts."""
     y = np.array([0, 1] * 10)
     model = fit((pd.DataFrame(index=range(20)), y), **fast)
     assert model.best_config_[LEARNER_PARAM] == "baseline"
@@ -51,6 +54,8 @@ def test_case02_no_feature_columns_gives_baseline(fast, catch_warnings):
 
 
 def test_case02_every_column_dropped_gives_baseline(fast, catch_warnings):
+    """Every column dropped by cleaning (constant, all missing): the warning names each and
+    why, and a baseline model comes back."""
     X = pd.DataFrame({"const": [1.0] * 20, "empty": [np.nan] * 20})
     model = fit((X, np.array([0, 1] * 10)), **fast)
     messages = " ".join(data_warnings(catch_warnings))
@@ -60,12 +65,14 @@ def test_case02_every_column_dropped_gives_baseline(fast, catch_warnings):
 
 
 def test_case03_length_mismatch_names_both_lengths(fast):
+    """X and y of different lengths: an error naming both lengths."""
     X, y = xy(10)
     with pytest.raises(DataError, match="X has 10 rows, y has 9"):
         fit((X, y[:9]), **fast)
 
 
 def test_case04_single_row(fast):
+    """A single row cannot be cross-validated: an error."""
     with pytest.raises(DataError, match="1 sample"):
         fit((np.ones((1, 3)), np.array([1])), **fast)
 
@@ -75,6 +82,8 @@ def test_case04_single_row(fast):
     ("classification", np.array([0, 1, 0, 1]), 2),  # two members per class
 ])
 def test_case05_fewer_rows_than_folds(fast, task, y, folds):
+    """Fewer rows (or class members) than folds: the folds drop to what the data allows, and
+    the search still scores and predicts."""
     X = np.arange(len(y) * 2, dtype=float).reshape(len(y), 2)
     model = fit((X, y), task=task, cv=5, **fast)
     assert model.study_.user_attrs["cv_folds"] == folds
@@ -83,6 +92,8 @@ def test_case05_fewer_rows_than_folds(fast, task, y, folds):
 
 
 def test_case06_class_with_one_member(fast):
+    """A class with one member under stratified folds: handled (no raw scikit-learn error),
+    finite scores, a probability column for every class."""
     X, y = xy(41)
     y[-1] = 2  # class 2 has a single member
     model = fit((X, y), **fast, metric="log_loss")
@@ -91,12 +102,15 @@ def test_case06_class_with_one_member(fast):
 
 
 def test_case07_single_class(fast):
+    """A single-class classification target: an error that says so."""
     X, _ = xy(20)
     with pytest.raises(TargetError, match="only 1 class"):
         fit((X, np.zeros(20, dtype=int)), task="classification", **fast)
 
 
 def test_case08_constant_regression_target(fast, catch_warnings):
+    """A constant regression target: a warning, a model predicting the constant, a finite
+    score."""
     X, _ = xy(30)
     model = fit((X, np.full(30, 4.2)), task="regression", **fast)
     assert any("constant" in m for m in data_warnings(catch_warnings))
@@ -105,6 +119,8 @@ def test_case08_constant_regression_target(fast, catch_warnings):
 
 
 def test_case09_nan_in_target_names_count_and_index(fast):
+    """NaN in the target: an error naming the count and the first index (the caller's pandas
+    index)."""
     X, y = xy(20)
     y = pd.Series(y.astype(float), index=range(100, 120))
     y.iloc[[3, 7]] = np.nan
@@ -113,12 +129,14 @@ def test_case09_nan_in_target_names_count_and_index(fast):
 
 
 def test_case09_none_in_object_target(fast):
+    """None in a text target: the same error."""
     X, _ = xy(6)
     with pytest.raises(TargetError, match="1 missing"):
         fit((X, np.array(["a", "b", None, "a", "b", "a"], dtype=object)), **fast)
 
 
 def test_case10_inf_in_target(fast):
+    """An infinite target value: an error."""
     X, _ = xy(20)
     y = np.linspace(0, 1, 20)
     y[5] = -np.inf
@@ -127,6 +145,7 @@ def test_case10_inf_in_target(fast):
 
 
 def test_case11_nan_in_features_is_imputed(fast):
+    """NaN in features is imputed: the search scores and predicts even an all-NaN row."""
     X, y = xy(60)
     X[::7, 1] = np.nan
     model = fit((X, y), learners=["linear", "knn"], **fast)
@@ -135,6 +154,7 @@ def test_case11_nan_in_features_is_imputed(fast):
 
 
 def test_case12_all_nan_column_dropped(fast, catch_warnings):
+    """An all-NaN column is dropped, with a warning naming it."""
     X, y = xy(40)
     frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(gone=np.nan)
     model = fit((frame, y), **fast)
@@ -143,6 +163,8 @@ def test_case12_all_nan_column_dropped(fast, catch_warnings):
 
 
 def test_case13_inf_and_huge_values_treated_as_missing(fast, catch_warnings):
+    """Infinite and huge (1e308) feature values are treated as missing, counted per column
+    in the warning."""
     X, y = xy(40)
     X[0, 0], X[1, 0], X[2, 1] = np.inf, -np.inf, 1e308
     model = fit((X, y), learners=["linear", "svm"], **fast)
@@ -154,6 +176,7 @@ def test_case13_inf_and_huge_values_treated_as_missing(fast, catch_warnings):
 
 
 def test_case14_constant_columns_dropped(fast, catch_warnings):
+    """Constant columns (numeric or text) are dropped, with a warning naming them."""
     X, y = xy(40)
     frame = pd.DataFrame(X).assign(k=7, s="same")
     fit((frame, y), **fast)
@@ -162,12 +185,14 @@ def test_case14_constant_columns_dropped(fast, catch_warnings):
 
 
 def test_case15_duplicate_column_names(fast):
+    """Duplicate column names: an error naming them."""
     frame = pd.DataFrame(np.ones((5, 2)), columns=["a", "a"])
     with pytest.raises(DataError, match=r"Duplicate column names: \['a'\]"):
         fit((frame, [0, 1, 0, 1, 0]), **fast)
 
 
 def test_case16_identical_rows_with_conflicting_labels(fast, catch_warnings):
+    """Identical feature rows with different labels are kept, with a warning."""
     X, y = xy(40)
     X[1] = X[0]
     y[0], y[1] = 0, 1
@@ -178,6 +203,8 @@ def test_case16_identical_rows_with_conflicting_labels(fast, catch_warnings):
 
 @pytest.mark.slow
 def test_case17_p_much_larger_than_n_survives_memory_failures():
+    """p >> n (50 x 100,000) under a memory cap: a learner that runs out of memory is a
+    failed trial, not a crash; the fit returns a model."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 100_000)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
@@ -191,6 +218,7 @@ def test_case17_p_much_larger_than_n_survives_memory_failures():
 
 
 def test_case18_data_larger_than_memory(fast, monkeypatch):
+    """Data larger than the memory available: an error before fitting, with a size estimate."""
     import automl_meta.data.validation as validation
 
     monkeypatch.setattr(validation, "available_memory_bytes", lambda: 10_000)
@@ -200,6 +228,7 @@ def test_case18_data_larger_than_memory(fast, monkeypatch):
 
 
 def test_case18_file_larger_than_memory(tmp_path, monkeypatch, clf_frame):
+    """A file larger than the memory available: the error names the file."""
     import automl_meta.data.loading as loading
 
     path = tmp_path / "big.csv"
@@ -210,6 +239,8 @@ def test_case18_file_larger_than_memory(tmp_path, monkeypatch, clf_frame):
 
 
 def test_case19_id_and_high_cardinality_columns(fast, catch_warnings):
+    """An ID-like column is dropped (warned), a high-cardinality one is encoded compactly,
+    never a wide one-hot."""
     rng = np.random.default_rng(0)
     n = 400
     frame = pd.DataFrame({
@@ -229,6 +260,7 @@ def test_case19_id_and_high_cardinality_columns(fast, catch_warnings):
 
 
 def test_case20_unseen_category_at_predict(fast, clf_frame, catch_warnings):
+    """A category unseen during fit: predict warns naming it and maps it to unknown."""
     model = fit(clf_frame, "target", **fast)
     new = clf_frame.drop(columns="target").head(3).copy()
     new.loc[new.index[0], "cat"] = "purple"
@@ -240,6 +272,7 @@ def test_case20_unseen_category_at_predict(fast, clf_frame, catch_warnings):
 
 
 def test_case21_object_column_mixing_numbers_and_strings(fast, catch_warnings):
+    """A text column mixing numbers and strings is categorical, with a warning."""
     X, y = xy(40)
     frame = pd.DataFrame(X, columns=list("abc"))
     frame["mixed"] = pd.Series([1, "two", 3.0, "four"] * 10, dtype=object)
@@ -249,6 +282,7 @@ def test_case21_object_column_mixing_numbers_and_strings(fast, catch_warnings):
 
 
 def test_case22_numeric_strings(fast, catch_warnings):
+    """Numeric strings ("3.000") are converted to numbers, with a warning."""
     X, y = xy(40)
     frame = pd.DataFrame(X, columns=list("abc"))
     frame["s"] = [f"{v:.3f}" for v in X[:, 0]]
@@ -258,6 +292,8 @@ def test_case22_numeric_strings(fast, catch_warnings):
 
 
 def test_case23_datetime_and_free_text(fast, catch_warnings):
+    """Date columns (naive and timezone-aware) are expanded into parts; free text is
+    dropped; both warned."""
     rng = np.random.default_rng(0)
     n = 80
     words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit"]
@@ -276,6 +312,8 @@ def test_case23_datetime_and_free_text(fast, catch_warnings):
 
 
 def test_case24_nullable_and_category_dtypes(fast):
+    """Nullable Int64/boolean with pd.NA and the category dtype are handled and learned
+    from."""
     n = 60
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, n)
@@ -295,6 +333,8 @@ def test_case24_nullable_and_category_dtypes(fast):
     pd.Categorical(["low", "high"]),
 ])
 def test_case25_labels_come_back_in_original_form(fast, labels):
+    """Text, bool and Categorical labels: predict returns the original labels in the
+    original dtype."""
     X, y01 = xy(40)
     y = pd.Series(np.asarray(labels)[y01]) if not isinstance(labels, pd.Categorical) else \
         pd.Series(pd.Categorical.from_codes(y01, labels.categories))
@@ -305,12 +345,15 @@ def test_case25_labels_come_back_in_original_form(fast, labels):
 
 
 def test_case26_labels_mixing_int_and_str(fast):
+    """Labels mixing numbers and strings: an error that says so."""
     X, _ = xy(6)
     with pytest.raises(TargetError, match="mixes numbers and strings"):
         fit((X, np.array([1, "a", 1, "a", 2, "b"], dtype=object)), **fast)
 
 
 def test_case27_integer_target_task_inference_logged(fast, caplog):
+    """An integer target with many values is inferred as regression (logged); an explicit
+    task wins."""
     X, _ = xy(200)
     y = np.arange(200) * 7  # 200 distinct integers
     with caplog.at_level("INFO", logger="automl_meta"):
@@ -322,6 +365,8 @@ def test_case27_integer_target_task_inference_logged(fast, caplog):
 
 
 def test_case28_extreme_imbalance(fast):
+    """1:1000 imbalance: every fold holds the minority class and the default metric is
+    ROC-AUC."""
     y = np.zeros(5005, dtype=int)
     y[:5] = 1  # 1:1000
     for _, test in make_folds(y, "classification", 5):
@@ -334,12 +379,14 @@ def test_case28_extreme_imbalance(fast):
 
 
 def test_case29_sparse_csr_is_handled(fast):
+    """A SciPy CSR matrix is handled at fit and predict."""
     X, y = xy(40)
     model = fit((sp.csr_matrix(X), y), **fast)
     assert model.predict(sp.csr_matrix(X[:3])).shape == (3,)
 
 
 def test_case29_sparse_pandas_is_refused(fast):
+    """A sparse pandas frame: an error that names the type."""
     X, y = xy(10)
     frame = pd.DataFrame(X).astype(pd.SparseDtype(float, 0.0))
     with pytest.raises(DataTypeError, match="Sparse pandas"):
@@ -347,6 +394,7 @@ def test_case29_sparse_pandas_is_refused(fast):
 
 
 def test_case30_memmap_float32_and_int(fast, tmp_path):
+    """A read-only float32 memmap and an int array are accepted as they are."""
     X, y = xy(40)
     path = tmp_path / "x.npy"
     np.save(path, X.astype(np.float32))
@@ -356,6 +404,7 @@ def test_case30_memmap_float32_and_int(fast, tmp_path):
 
 
 def test_case31_missing_or_reordered_columns_at_predict(fast, clf_frame):
+    """A missing or reordered column at predict: an error naming the column, or the order."""
     model = fit(clf_frame, "target", **fast)
     X = clf_frame.drop(columns="target")
     with pytest.raises(ColumnMismatchError, match="num2"):
@@ -365,6 +414,8 @@ def test_case31_missing_or_reordered_columns_at_predict(fast, clf_frame):
 
 
 def test_case32_integer_tuple_and_multiindex_columns(fast):
+    """Integer and MultiIndex column labels are handled consistently (joined names), and
+    reordering them at predict is an error."""
     X, y = xy(40)
     int_cols = pd.DataFrame(X)
     model = fit((int_cols, y), **fast)
@@ -379,6 +430,8 @@ def test_case32_integer_tuple_and_multiindex_columns(fast):
 
 
 def test_case33_callers_data_never_modified(fast):
+    """The caller's X and y are never modified (frames with NaN, inf, numeric strings;
+    arrays)."""
     X, y = xy(40)
     X[0, 0] = np.nan
     X[1, 1] = np.inf
@@ -400,30 +453,35 @@ def test_case33_callers_data_never_modified(fast):
     ([0.0] * 40, "zero for every row"),
 ])
 def test_case34_bad_sample_weights(fast, weights, match):
+    """Negative, NaN or all-zero sample weights: an error naming which."""
     X, y = xy(40)
     with pytest.raises(DataError, match=match):
         AutoMLClassifier(**fast).fit(X, y, sample_weight=weights)
 
 
 def test_case34_valid_sample_weights_are_used(fast):
+    """Valid sample weights are accepted and the search scores."""
     X, y = xy(40)
     model = AutoMLClassifier(**fast).fit(X, y, sample_weight=np.linspace(0.5, 2, 40))
     assert np.isfinite(model.best_score_)
 
 
 def test_case35_misaligned_pandas_indexes(fast):
+    """X and y whose pandas indexes differ: an error, not a silent realignment."""
     X, y = xy(20)
     with pytest.raises(DataError, match="indexes differ"):
         fit((pd.DataFrame(X, index=range(20)), pd.Series(y, index=range(5, 25))), **fast)
 
 
 def test_case36_two_dimensional_target(fast):
+    """A two-column y (multi-output, not supported): an error."""
     X, y = xy(20)
     with pytest.raises(TargetError, match="multi-output"):
         fit((X, np.c_[y, y]), **fast)
 
 
 def test_case37_tiny_time_budget_returns_a_model():
+    """A 1 s budget returns a model that predicts, within the budget's documented slack."""
     X, y = xy(200, p=5)
     model = AutoMLClassifier(time_budget=1, verbose=0, storage="memory").fit(X, y)
     assert model.predict(X).shape == (200,)
@@ -439,6 +497,9 @@ def _faulty_study(storage, modes):
 
 
 def test_case38_learner_faults_fail_only_their_trial(tmp_path):
+    """A learner that raises, hangs, segfaults, runs out of memory or scores NaN fails only
+    its own trial (with the reason and message recorded); the search goes on and returns the
+    trial that worked."""
     storage = f"sqlite:///{tmp_path / 'faults.db'}"
     modes = ["raise", "hang", "segfault", "memory", "nan", "ok"]
     _faulty_study(storage, modes)
@@ -455,6 +516,7 @@ def test_case38_learner_faults_fail_only_their_trial(tmp_path):
 
 
 def test_case38_every_trial_failing_lists_the_causes(tmp_path):
+    """When every trial fails, the error lists each family's failure reasons and messages."""
     storage = f"sqlite:///{tmp_path / 'faults.db'}"
     _faulty_study(storage, ["raise", "nan"])
     X, y = xy(30)
@@ -467,11 +529,13 @@ def test_case38_every_trial_failing_lists_the_causes(tmp_path):
 
 
 def test_case39_missing_file(fast, tmp_path):
+    """A path that does not exist: an error naming it."""
     with pytest.raises(DataError, match="not found: '.*nope.csv'"):
         fit(tmp_path / "nope.csv", "y", **fast)
 
 
 def test_case39_unreadable_file(fast, tmp_path):
+    """A file that cannot be read as its format: an error naming it."""
     path = tmp_path / "bad.parquet"
     path.write_bytes(b"not parquet at all")
     with pytest.raises(DataError, match="Could not read '.*bad.parquet'"):
@@ -479,6 +543,7 @@ def test_case39_unreadable_file(fast, tmp_path):
 
 
 def test_case39_absent_target_lists_columns(fast, tmp_path, clf_frame):
+    """A target column not in the file: an error listing the columns there are."""
     path = tmp_path / "d.csv"
     clf_frame.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"'label' is not in .*'num', 'num2', 'cat', 'target'"):
@@ -486,12 +551,14 @@ def test_case39_absent_target_lists_columns(fast, tmp_path, clf_frame):
 
 
 def test_regression_estimator_rejects_string_target(fast):
+    """AutoMLRegressor with a text target: an error asking for a numeric one."""
     X, _ = xy(10)
     with pytest.raises(TargetError, match="numeric target"):
         AutoMLRegressor(**fast).fit(X, np.array(list("abababab") + ["a", "b"]))
 
 
 def test_plan_is_deterministic_and_warns_once():
+    """The cleaning plan warns once per fit and transforms the same data the same way."""
     frame = pd.DataFrame({"a": [1.0, 2.0, np.inf], "b": ["x", "y", "x"]})
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
