@@ -7,9 +7,11 @@ import json
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from optuna.storages import InMemoryStorage
 
+from automl_meta.data import prepare_dataset
 from automl_meta.exceptions import AutoMLError
 from automl_meta.knowledge import KnowledgeBase
 from automl_meta.meta_features import feature_names
@@ -22,6 +24,12 @@ from automl_meta.warm_start import (
     load_or_build,
     load_proposal_model,
     save_proposal_model,
+)
+from automl_meta.warm_start.start import warm_start_for
+from automl_meta.warm_start.suggest import (
+    first_trials,
+    nearest_past_datasets,
+    surrogate_functions,
 )
 
 LEARNERS = ["linear", "knn", "random_forest"]
@@ -224,6 +232,33 @@ def test_a_short_time_budget_makes_the_proposals_cheaper(model):
     # a generous budget changes nothing
     roomy = model.suggest(meta, "classification", k=6, time_budget=1e6)
     assert [p.config for p in roomy] == [p.config for p in free]
+
+
+def test_one_warm_start_per_fit_gives_what_its_parts_give_apart(model):
+    """``warm_start_for`` scales the query and finds the neighbours once; the nearest
+    datasets, the first wave and the surrogate's functions are what each part computes
+    on its own."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(80, 3)), columns=list("abc"))
+    dataset = prepare_dataset(X, (X["a"] > 0).astype(int), "classification", cv=4)
+    meta = {**query(2.3), "n_rows": 2000.0}
+    warm = warm_start_for(dataset, meta, warm_start=True, knowledge=model, storage=None)
+    task_model = model.tasks["classification"]
+    assert warm.enabled and warm.task_model is task_model
+    assert np.array_equal(warm.query, task_model.scale_meta(meta))
+    assert warm.nearest == nearest_past_datasets(meta, dataset.fingerprint,
+                                                 "classification", task_model)
+    for budget in (None, 5.0):
+        assert warm.first_trials(dataset, meta, LEARNERS, seed=3, time_budget=budget) == \
+            first_trials(model, meta, "classification", LEARNERS, seed=3,
+                         fingerprint=dataset.fingerprint, time_budget=budget, cv_folds=4)
+    configs = [p.config for p in model.suggest(meta, "classification", k=4)]
+    prior, cost = surrogate_functions(task_model, meta, 4)
+    np.testing.assert_array_equal(warm.prior(configs), prior(configs))
+    np.testing.assert_array_equal(warm.cost(configs), cost(configs))
+    cold = warm_start_for(dataset, meta, warm_start=False, knowledge=model, storage=None)
+    assert not cold.enabled and cold.prior is None and cold.description() == {
+        "enabled": False}
 
 
 # ------------------------------------------------------------------ artifact

@@ -246,7 +246,8 @@ class ProposalModel:
                 learners: Sequence[str] | None = None, strategy: str = "full",
                 n_neighbours: int = 10, n_random: int = 256, seed: int = 0,
                 fingerprint: str | None = None, time_budget: float | None = None,
-                cv_folds: int = 5) -> list[Proposal]:
+                cv_folds: int = 5, query: np.ndarray | None = None,
+                neighbours: list[tuple[int, float]] | None = None) -> list[Proposal]:
         """Up to ``k`` configurations to try first on a dataset with ``meta_features``.
 
         ``strategy`` is ``"full"`` (surrogate ranking over the portfolio, the nearest
@@ -265,6 +266,10 @@ class ProposalModel:
         short budget starts with cheap near-best configurations rather than a few costly
         ones. Every proposal's ``seconds`` holds its predicted fit time (NaN without a
         cost model).
+
+        ``query`` (``meta_features`` scaled by the task's model) and ``neighbours`` (its
+        :meth:`TaskModel.nearest`, at least ``n_neighbours`` of them) are used as given
+        where the caller has them already (:func:`~.start.warm_start_for`).
         """
         if strategy not in STRATEGIES:
             raise ValueError(f"Unknown warm-start strategy {strategy!r}; use one of "
@@ -274,8 +279,10 @@ class ProposalModel:
             return []
         allowed = list(learners) if learners is not None else model.learners
         enc = ConfigEncoder([lr for lr in model.learners if lr in allowed], task)
-        query = model.scale_meta(meta_features)
-        neighbours = model.nearest(query, n_neighbours)
+        if query is None:
+            query = model.scale_meta(meta_features)
+        neighbours = model.nearest(query, n_neighbours) if neighbours is None \
+            else neighbours[:n_neighbours]
 
         candidates: dict[str, Proposal] = {}
 

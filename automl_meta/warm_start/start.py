@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .model import ProposalModel, TaskModel
 from .suggest import (
     DEFAULT_FIRST_WAVE,
@@ -19,6 +21,10 @@ from .suggest import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data import PreparedDataset
+
+# Past datasets found per query: the proposals' neighbours (ProposalModel.suggest's
+# n_neighbours); the nearest datasets a study records are the first of them.
+NEIGHBOURS = 10
 
 __all__ = ["WarmStart", "warm_start_for"]
 
@@ -40,6 +46,11 @@ class WarmStart:
         sampler's prior mean and cost model).
     recipe : str
         The first-wave recipe (:data:`~.suggest.FIRST_WAVES`).
+    query : ndarray or None
+        The dataset's meta-features scaled by ``task_model``.
+    neighbours : list of (int, float)
+        The past datasets nearest to ``query`` (indices into ``task_model.datasets``,
+        distances), found once for the nearest datasets and the proposals.
     """
 
     model: ProposalModel | None
@@ -48,6 +59,8 @@ class WarmStart:
     prior: Callable[..., Any] | None
     cost: Callable[..., Any] | None
     recipe: str
+    query: np.ndarray | None = None
+    neighbours: list[tuple[int, float]] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -65,7 +78,8 @@ class WarmStart:
         (:func:`~.suggest.first_trials`), for ``time_budget`` seconds left."""
         return first_trials(self.model, meta_features, dataset.task, learners, seed=seed,
                             fingerprint=dataset.fingerprint, time_budget=time_budget,
-                            cv_folds=len(dataset.folds), recipe=self.recipe)
+                            cv_folds=len(dataset.folds), recipe=self.recipe,
+                            query=self.query, neighbours=self.neighbours)
 
 
 def warm_start_for(dataset: PreparedDataset, meta_features: dict[str, float], *,
@@ -80,10 +94,13 @@ def warm_start_for(dataset: PreparedDataset, meta_features: dict[str, float], *,
         warm_start, knowledge, storage, dataset.fingerprint)
     task_model = model.tasks.get(dataset.task) if model is not None else None
     query = None if task_model is None else task_model.scale_meta(meta_features)
+    neighbours = None if task_model is None or query is None else task_model.nearest(
+        query, NEIGHBOURS)
     nearest = nearest_past_datasets(meta_features, dataset.fingerprint, dataset.task,
-                                    task_model, knowledge, query=query)
+                                    task_model, knowledge, query=query,
+                                    neighbours=neighbours)
     prior, cost = (None, None) if task_model is None else surrogate_functions(
         task_model, meta_features, len(dataset.folds), query=query)
     return WarmStart(model=model, task_model=task_model, nearest=nearest, prior=prior,
                      cost=cost, recipe=warm_start if isinstance(warm_start, str)
-                     else DEFAULT_FIRST_WAVE)
+                     else DEFAULT_FIRST_WAVE, query=query, neighbours=neighbours)

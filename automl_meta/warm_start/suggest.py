@@ -82,14 +82,17 @@ MAX_TIMES_SHARE = 4.0
 
 
 def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task: Task,
-                     learners: list[str], cv_folds: int, k: int) -> float | None:
+                     learners: list[str], cv_folds: int, k: int,
+                     query: np.ndarray | None = None) -> float | None:
     """The time budget whose fair share per proposal is ``COLD_TIME_FACTOR`` x the mean
     predicted fit time of the first ``k`` family defaults (None without a cost model)."""
     task_model = model.tasks.get(task)
     defaults = default_configs(learners, task)[:k]  # type: ignore[arg-type]
     if task_model is None or not defaults:
         return None
-    seconds = task_model.predict_seconds(task_model.scale_meta(meta_features), defaults,
+    if query is None:
+        query = task_model.scale_meta(meta_features)
+    seconds = task_model.predict_seconds(query, defaults,
                                          float(meta_features.get("n_rows", np.nan)),
                                          cv_folds,
                                          float(meta_features.get("n_features", np.nan)))
@@ -126,7 +129,8 @@ def _interleave(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
 def first_trials(model: ProposalModel | None, meta_features: dict[str, float], task: Task,
                  learners: list[str], *, seed: int = 0, fingerprint: str | None = None,
                  time_budget: float | None = None, cv_folds: int = 5,
-                 recipe: str = DEFAULT_FIRST_WAVE
+                 recipe: str = DEFAULT_FIRST_WAVE, query: np.ndarray | None = None,
+                 neighbours: list[tuple[int, float]] | None = None
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What a fresh search runs first, with each trial's user attributes.
 
@@ -138,7 +142,9 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     configurations in every recipe but ``"defaults"``. Without a ``time_budget`` the
     proposals are cost-aware against the cold start's defaults (:data:`COLD_TIME_FACTOR`,
     :data:`MAX_TIMES_SHARE`). With no model, or no proposal, each family's default
-    configuration (``origin = "default"``).
+    configuration (``origin = "default"``). ``query`` and ``neighbours`` are the scaled
+    meta-features and their nearest past datasets where the caller has them
+    (:meth:`ProposalModel.suggest`).
     """
     if recipe not in FIRST_WAVES:
         raise ValueError(f"Unknown first-wave recipe {recipe!r}; use one of "
@@ -150,12 +156,12 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     budget, implicit = time_budget, False
     if budget is None:
         budget = _implicit_budget(model, meta_features, task, learners, cv_folds,
-                                  WARM_START_TRIALS)
+                                  WARM_START_TRIALS, query)
         implicit = budget is not None
     proposals = model.suggest(meta_features, task, k=WARM_START_TRIALS, learners=learners,
                               strategy="portfolio" if recipe == "portfolio" else "full",
                               seed=seed, fingerprint=fingerprint, time_budget=budget,
-                              cv_folds=cv_folds)
+                              cv_folds=cv_folds, query=query, neighbours=neighbours)
     if implicit:
         limit = MAX_TIMES_SHARE * WARM_SHARE * budget / WARM_START_TRIALS  # type: ignore
         proposals = [p for p in proposals if not p.seconds > limit
@@ -272,14 +278,18 @@ def surrogate_functions(task_model: TaskModel, meta_features: dict[str, float],
 
 def nearest_past_datasets(meta_features: dict[str, float], fingerprint: str, task: Task,
                           task_model: TaskModel | None, knowledge: Any = None, *,
-                          query: np.ndarray | None = None) -> list[dict[str, Any]]:
+                          query: np.ndarray | None = None,
+                          neighbours: list[tuple[int, float]] | None = None
+                          ) -> list[dict[str, Any]]:
     """The (up to 5) past datasets closest in meta-feature space: those the warm start
-    learned from (``task_model``; ``query`` is ``meta_features`` scaled by it, where the
-    caller has it), or, cold, those of ``knowledge`` if given; the dataset
-    ``fingerprint`` is left out."""
+    learned from (``task_model``; ``query`` is ``meta_features`` scaled by it and
+    ``neighbours`` its nearest datasets, at least 6, where the caller has them), or, cold,
+    those of ``knowledge`` if given; the dataset ``fingerprint`` is left out."""
     if task_model is not None:
-        near = task_model.nearest(task_model.scale_meta(meta_features) if query is None
-                                  else query, 6)
+        if neighbours is None:
+            neighbours = task_model.nearest(task_model.scale_meta(meta_features)
+                                            if query is None else query, 6)
+        near = neighbours[:6]
         return [{"dataset": task_model.datasets[i]["dataset"],
                  "fingerprint": task_model.datasets[i]["fingerprint"],
                  "family": task_model.datasets[i]["family"], "distance": round(d, 4)}
