@@ -196,7 +196,29 @@ def join_study(storage: Any, study_name: str, *, n_trials: int | None = None,
                time_budget: float | None = None, threads: int | None = None,
                worker: int | None = None, verbose: int = 1) -> SearchResult:
     """Evaluate trials of an existing study until its budget (or this worker's own
-    ``n_trials`` / ``time_budget``) is used up; returns what this worker did."""
+    ``n_trials`` / ``time_budget``) is used up; returns what this worker did.
+
+    What ``automl-meta worker`` runs: the study must have been started by a fit that
+    shares its data (``n_jobs > 1`` or ``share_data=True``), with this version of
+    automl-meta and learner families this process knows.
+
+    Parameters
+    ----------
+    storage : str or optuna storage
+        The study database (SQLite file or PostgreSQL URL).
+    study_name : str
+        The study to join.
+    n_trials : int, optional
+        At most this many trials from this worker.
+    time_budget : float, optional
+        At most this many seconds (the study's own deadline holds too).
+    threads : int, optional
+        Threads per trial (default: every core).
+    worker : int, optional
+        This worker's number, which seeds its sampler (default: the process id).
+    verbose : int, default 1
+        Show a progress bar.
+    """
     check_count("n_trials", n_trials)
     check_seconds("time_budget", time_budget)
     store = get_storage(storage, create=False, wal=True)

@@ -41,9 +41,10 @@ class WarmStart:
         Its part for the dataset's task (None: the knowledge base knows no such task).
     nearest : list of dict
         The past datasets closest in meta-feature space (``nearest_datasets_``).
-    prior, cost : callable or None
-        Configurations -> predicted scores and -> predicted seconds of a trial (the BO
-        sampler's prior mean and cost model).
+    prior : callable or None
+        Configurations -> predicted scores (the BO sampler's prior mean).
+    cost : callable or None
+        Configurations -> predicted seconds of a trial (the BO sampler's cost model).
     recipe : str
         The first-wave recipe (:data:`~.suggest.FIRST_WAVES`).
     query : ndarray or None
@@ -89,7 +90,25 @@ def warm_start_for(dataset: PreparedDataset, meta_features: dict[str, float], *,
     (:func:`~.suggest.fit_proposal_model` of ``warm_start``, ``knowledge`` and the study
     ``storage``; none when ``warm_start`` is False or not ``enabled``), the nearest past
     datasets and the surrogate's prior and cost functions, with the meta-feature query
-    scaled once."""
+    scaled and its nearest past datasets found once.
+
+    Parameters
+    ----------
+    dataset : PreparedDataset
+        The fit's data.
+    meta_features : dict of str to float
+        Its meta-features.
+    warm_start : bool, str or ProposalModel
+        As :class:`~automl_meta.AutoMLClassifier` takes it (a str names the first-wave
+        recipe).
+    knowledge : str, list of str, KnowledgeBase or ProposalModel, optional
+        Where the knowledge comes from (default: the shipped knowledge base plus the past
+        fits in ``storage``).
+    storage : optuna storage or str
+        The fit's study storage.
+    enabled : bool, default True
+        False for a search that needs no warm start (a trivial one: the baseline only).
+    """
     model = None if not enabled or warm_start is False else fit_proposal_model(
         warm_start, knowledge, storage, dataset.fingerprint)
     task_model = model.tasks.get(dataset.task) if model is not None else None
