@@ -17,6 +17,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from ..attributes import (
+    DEFAULT,
     FAILURE_MESSAGE,
     FIT_TIME,
     LEARNER,
@@ -29,6 +30,9 @@ from ..attributes import (
     STUDY_FINGERPRINT,
     STUDY_META_FEATURES,
     STUDY_METRIC,
+    STUDY_N_CLASSES,
+    STUDY_N_FEATURES,
+    STUDY_N_ROWS,
     STUDY_NEAREST_DATASETS,
     STUDY_TASK,
     STUDY_WARM_START,
@@ -54,7 +58,7 @@ ORIGIN_COLOURS = {
     warm_start_origin("knn"): "#2563eb",
     warm_start_origin("surrogate"): "#7c3aed",
     warm_start_origin("portfolio"): "#0891b2",
-    "default": "#d97706",
+    DEFAULT: "#d97706",
     SAMPLER: "#16a34a",
 }
 MIN_IMPORTANCE_TRIALS = 5  # completed trials a family needs for fANOVA importances
@@ -108,6 +112,11 @@ def _learner(trial: FrozenTrial) -> str:
 
 def _origin(trial: FrozenTrial) -> str:
     return str(trial.user_attrs.get(ORIGIN, SAMPLER))
+
+
+def _proposed(trial: FrozenTrial) -> bool:
+    """Whether the warm start proposed the trial's configuration."""
+    return _origin(trial).startswith(WARM_START)
 
 
 def _learned_from(trial: FrozenTrial) -> str:
@@ -184,16 +193,17 @@ class StudyReport:
         a = self.attrs
         best = self.best()
         facts = [
-            ("dataset", a.get("dataset", "?")), ("task", a.get("task", "?")),
-            ("rows × columns", f"{a.get('n_rows', '?')} × {a.get('n_features', '?')}"),
+            ("dataset", a.get(STUDY_DATASET, "?")), ("task", a.get(STUDY_TASK, "?")),
+            ("rows × columns",
+             f"{a.get(STUDY_N_ROWS, '?')} × {a.get(STUDY_N_FEATURES, '?')}"),
             ("metric", self.metric),
             ("trials", f"{len(self.complete)} done, {len(self.failed)} failed"),
             ("best score", _fmt(best.value) if best else "none"),
             ("best learner", _learner(best) if best else "none"),
-            ("warm start", "on" if a.get("warm_start", {}).get("enabled") else "off"),
+            ("warm start", "on" if a.get(STUDY_WARM_START, {}).get("enabled") else "off"),
         ]
-        if a.get("task") == "classification":
-            facts.insert(3, ("classes", a.get("n_classes", "?")))
+        if a.get(STUDY_TASK) == "classification":
+            facts.insert(3, ("classes", a.get(STUDY_N_CLASSES, "?")))
         boxes = "".join(f'<div class="fact"><div class="k">{escape(k)}</div>'
                         f'<div class="v">{escape(v)}</div></div>' for k, v in facts)
         lines = []
@@ -204,17 +214,17 @@ class StudyReport:
             f" each scored by {a.get('cv_folds', '?')}-fold cross-validation on "
             f"{escape(self.metric)} ({'higher' if self.maximize else 'lower'} is better).")
         if best is not None:
-            came = {"default": "the family's default configuration",
+            came = {DEFAULT: "the family's default configuration",
                     SAMPLER: "the sampler (after the first trials)"}.get(
                 _origin(best), f"the warm start: {_learned_from(best)}")
             lines.append(
                 f"The best is trial {best.number}, <b>{escape(_learner(best))}</b> "
                 f"({escape(_params(best)) or 'defaults'}) with {escape(self.metric)} "
                 f"{_fmt(best.value)}; its configuration came from {escape(came)}.")
-        warm = a.get("warm_start", {})
-        proposed = [t for t in self.trials if _origin(t).startswith(WARM_START)]
+        warm = a.get(STUDY_WARM_START, {})
+        proposed = [t for t in self.trials if _proposed(t)]
         if warm.get("enabled"):
-            near = a.get("nearest_datasets") or []
+            near = a.get(STUDY_NEAREST_DATASETS) or []
             names = ", ".join(f"{n['dataset']} ({n['distance']:.2f})" for n in near[:5])
             kinds = Counter(_origin(t).split(":")[-1] for t in proposed)
             ok = [t for t in proposed if t in self.complete]
@@ -248,7 +258,7 @@ class StudyReport:
             return Section(html=note("The study has no trials yet."))
         values = [float(t.value) for t in self.complete if t.value is not None]
         floor = (min(values) if self.maximize else max(values)) if values else 0.0
-        warm_numbers = [t.number for t in self.trials if _origin(t).startswith(WARM_START)]
+        warm_numbers = [t.number for t in self.trials if _proposed(t)]
         if warm_numbers:
             fig.add_vrect(x0=min(warm_numbers) - 0.5, x1=max(warm_numbers) + 0.5,
                           fillcolor="#dbeafe", opacity=0.5, line_width=0, layer="below",
@@ -301,7 +311,7 @@ class StudyReport:
         return Section(figure=fig)
 
     def warm_start(self) -> Section | None:
-        proposed = [t for t in self.trials if _origin(t).startswith(WARM_START)]
+        proposed = [t for t in self.trials if _proposed(t)]
         if not self.attrs.get(STUDY_WARM_START, {}).get("enabled") or not proposed:
             return None
         rows = []
