@@ -11,9 +11,10 @@ import pytest
 from sklearn.datasets import load_iris, load_wine
 
 from automl_meta import AutoMLClassifier
+from automl_meta._optuna import has_optuna_tables
 from automl_meta.corpus.build import BuildSettings, build_knowledge, content_key, portfolio
 from automl_meta.corpus.datasets import corpus_datasets, keel_family
-from automl_meta.knowledge import KnowledgeBase, export_knowledge, import_knowledge
+from automl_meta.knowledge import KnowledgeBase, export_knowledge, get_storage, import_knowledge
 from automl_meta.meta_features import feature_names
 
 
@@ -275,11 +276,19 @@ def test_an_interrupted_build_stops_after_the_running_trials(tmp_path):
     interrupted_at: list[float] = []
 
     def interrupt_once_trials_run() -> None:
+        # The storage is opened once, when the build has set it up (opening one per poll
+        # costs the schema checks each time, on a busy machine longer than the build).
+        storage = None
         while not interrupted_at:
-            time.sleep(0.2)
+            time.sleep(0.05)
             try:
-                summaries = optuna.get_all_study_summaries(url)
-            except Exception:  # noqa: BLE001 - the file is being created
+                if storage is None:
+                    if not (tmp_path / "kb.db").exists() or \
+                            not has_optuna_tables(tmp_path / "kb.db"):
+                        continue
+                    storage = get_storage(url, create=False)
+                summaries = optuna.get_all_study_summaries(storage)
+            except Exception:  # noqa: BLE001 - the file is being set up
                 continue
             if any(s.n_trials >= 3 for s in summaries):
                 interrupted_at.append(time.monotonic())
@@ -289,6 +298,7 @@ def test_an_interrupted_build_stops_after_the_running_trials(tmp_path):
     watcher.start()
     with pytest.raises(KeyboardInterrupt):
         build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
+    assert interrupted_at, "the build ended before the watcher saw 3 trials"
     stopped = time.monotonic() - interrupted_at[0]
     stored = [s.study_name for s in optuna.get_all_study_summaries(url)]
     counts = []

@@ -1,4 +1,4 @@
-"""The reaches into Optuna beyond its public API (``knowledge/optuna_internals.py``)
+"""The reaches into Optuna beyond its public API (``_optuna.py``)
 against the installed Optuna: each is checked against what Optuna's public API says, so
 that a release that changes a private name or its schema fails here, not in a search."""
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from optuna.distributions import CategoricalDistribution, distribution_to_json
 from optuna.storages import InMemoryStorage, RDBStorage
 
-from automl_meta.knowledge.optuna_internals import (
+from automl_meta._optuna import (
     backend,
     frozen_study_id,
     has_optuna_tables,

@@ -23,6 +23,7 @@ import pandas as pd
 from optuna.storages import BaseStorage, InMemoryStorage
 from optuna.trial import TrialState
 
+from .._optuna import frozen_study_id, has_optuna_tables, trial_counts
 from ..attributes import (
     FAILURE_REASON,
     FIT_TIME,
@@ -33,7 +34,6 @@ from ..attributes import (
     failure_reason,
 )
 from ..meta_features import feature_names
-from .optuna_internals import frozen_study_id, has_optuna_tables, trial_counts
 from .storage import get_storage, storage_url
 
 __all__ = ["KnowledgeBase", "config_key", "is_evidence"]

@@ -17,9 +17,9 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 
+from .._optuna import backend, rdb_backend, replace_distributions, stored_distributions
 from .._system import shipped_file
 from ..exceptions import StorageError
-from .optuna_internals import backend, rdb_backend, replace_distributions, stored_distributions
 
 DEFAULT_STORAGE_ENV = "AUTOML_META_STORAGE"
 DEFAULT_STORAGE_PATH = Path("studies") / "automl_meta.db"

@@ -16,6 +16,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from .._optuna import backend, frozen_study_id, study_storage
 from ..attributes import (
     DEFAULT,
     FAILURE_MESSAGE,
@@ -43,7 +44,6 @@ from ..attributes import (
 )
 from ..exceptions import AutoMLError, StorageError
 from ..knowledge import KnowledgeBase
-from ..knowledge.optuna_internals import backend, frozen_study_id, study_storage
 from ..knowledge.storage import get_storage, shipped_knowledge_url, storage_url
 from ..search.study import leaderboard
 from ..search_space import format_params, learner_params

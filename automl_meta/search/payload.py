@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage, RDBStorage
 
+from .._optuna import backend as optuna_backend
 from .._types import TASKS, Task
 from ..data.plan import ColumnPlan
 from ..exceptions import StorageError
-from ..knowledge.optuna_internals import backend as optuna_backend
 from .evaluation import EvaluationData
 
 TABLE = "automl_meta_payloads"

@@ -20,6 +20,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from .._optuna import study_storage, trial_id
 from .._types import Task, TrialOutcome
 from ..attributes import (
     DEFAULT,
@@ -35,7 +36,6 @@ from ..attributes import (
     SEED,
     WORKER,
 )
-from ..knowledge.optuna_internals import study_storage, trial_id
 from ..search_space import sample_config
 from .executor import Executor
 from .progress import SearchProgress
