@@ -266,6 +266,7 @@ def test_an_interrupted_build_stops_after_the_running_trials(tmp_path):
     threads after their current trial, instead of when a whole dataset is done; what is
     stored stays, nothing is left running, and the same build resumes."""
     import _thread
+    import signal
     import threading
     import time
 
@@ -294,10 +295,16 @@ def test_an_interrupted_build_stops_after_the_running_trials(tmp_path):
                 interrupted_at.append(time.monotonic())
                 _thread.interrupt_main()  # as a Ctrl-C reaching the main thread
 
+    # A process started in the background by a non-interactive shell ignores SIGINT, and
+    # then interrupt_main() does nothing: Ctrl-C's handler, as the command line sets it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=interrupt_once_trials_run, daemon=True)
     watcher.start()
-    with pytest.raises(KeyboardInterrupt):
-        build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build_knowledge(url, ["sklearn"], settings, names=names, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert interrupted_at, "the build ended before the watcher saw 3 trials"
     stopped = time.monotonic() - interrupted_at[0]
     stored = [s.study_name for s in optuna.get_all_study_summaries(url)]
