@@ -123,7 +123,9 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):
             study = optuna.load_study(study_name="interrupted", storage=storage)
         except KeyError:
             continue
-        if sum(t.state.name == "COMPLETE" for t in study.trials) >= 3:
+        trials = study.trials
+        if (sum(t.state.name == "COMPLETE" for t in trials) >= 3
+                and trials[-1].state.name == "RUNNING"):
             break
     proc.send_signal(signal.SIGINT)
     try:
@@ -135,8 +137,13 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best(tmp_path, clf_frame):
     assert proc.returncode == 0, err
     assert "Best trial:" in out
     trials = optuna.load_study(study_name="interrupted", storage=storage).trials
-    assert trials[-1].state.name == "FAIL"
-    assert trials[-1].user_attrs["failure_reason"] == "interrupted"
+    # The signal is sent while a trial runs, but that trial may finish before it lands:
+    # then no trial is cut off. Either way none is left RUNNING, and the only failed
+    # trial is the interrupted one (tests/test_scale_out.py cuts a trial off for certain).
+    assert not [t.number for t in trials if t.state.name == "RUNNING"]
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    assert [t.user_attrs["failure_reason"] for t in failed] in ([], ["interrupted"])
+    assert not failed or failed[0].number == trials[-1].number
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 3
 
 
