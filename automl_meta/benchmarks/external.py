@@ -23,7 +23,9 @@ accuracy (multiclass), R² (floored at -1). Settings:
   ``time_budget``, AutoGluon's ``time_limit``); methods ``default`` (``fit`` as a user
   runs it: the warm start from the shipped knowledge base, an ensemble of the trials),
   ``cold`` (``warm_start=False``), ``single`` (``ensemble=False``: the best trial refit),
-  ``flaml``, ``autogluon``;
+  ``flaml``, ``autogluon``; by name: ``warm_tpe`` (the warm start followed by TPE
+  instead of the Bayesian optimisation a warm start carries on with) and the first-wave
+  recipes ``wave_mixed``, ``wave_defaults`` (below);
 - ``1t``, ``5t``: a number of trials; ``default``, ``cold`` and (at 1 trial)
   ``flaml_zeroshot`` (``flaml.default``'s zero-shot LightGBM: one configuration chosen
   from the data's meta-features); first-wave recipes ``wave_portfolio``,
@@ -67,11 +69,13 @@ from .warm_start_real import _pin  # one core per benchmark process
 
 SETTINGS: dict[str, tuple[str, float]] = {"15s": ("budget", 15.0), "60s": ("budget", 60.0),
                                           "1t": ("trials", 1), "5t": ("trials", 5)}
-BUDGET_METHODS = ("default", "cold", "single", "flaml", "autogluon")
+BUDGET_METHODS = ("default", "cold", "single", "flaml", "autogluon", "warm_tpe", "wave_mixed",
+                  "wave_defaults")
 TRIAL_METHODS = ("default", "cold", "flaml_zeroshot", "wave_portfolio", "wave_defaults",
                  "wave_mixed", "kb10", "kb25", "kb50")
 # Methods run unless asked for by name (--methods): the recipes and the curve are studies.
-EXTRA_METHODS = ("wave_portfolio", "wave_defaults", "wave_mixed", "kb10", "kb25", "kb50")
+EXTRA_METHODS = ("wave_portfolio", "wave_defaults", "wave_mixed", "kb10", "kb25", "kb50",
+                 "warm_tpe")
 CURVE_SEED = 0
 TIE = 0.002  # score differences below this count as ties
 
@@ -310,14 +314,15 @@ def run_one(key: str, setting: str, method: str, seed: int,
         from ..automl import AutoMLClassifier, AutoMLRegressor
 
         budget = {"time_budget": amount} if kind == "budget" else {"n_trials": int(amount)}
-        warm: Any = method in ("default", "single")
+        warm: Any = method in ("default", "single", "warm_tpe")
         if method.startswith("wave_"):
             warm = method[len("wave_"):]
         elif method.startswith("kb"):
             warm = curve_model(int(method[2:]))
         model = (AutoMLClassifier if clf else AutoMLRegressor)(
             storage="memory", random_state=seed, verbose=0, warm_start=warm,
-            **({"ensemble": False} if method == "single" else {}), **budget)
+            **({"ensemble": False} if method == "single" else {}),
+            **({"sampler": "tpe"} if method == "warm_tpe" else {}), **budget)
         model.fit(X_train, y_train, dataset_name=dataset.item)
         seconds = time.perf_counter() - started
         classes = list(model.classes_) if clf else []
