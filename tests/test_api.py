@@ -211,6 +211,7 @@ class _TimedExecutor:
     def __init__(self, seconds: float, fit_time: float):
         self.seconds, self.fit_time, self.timeouts, self.counted = seconds, fit_time, [], []
         self.start_seconds = 0.0  # no worker to start
+        self.import_seconds = {}  # nor imports to measure
 
     def evaluate(self, config, seed, timeout, count_preparation=False):
         import time
@@ -267,6 +268,20 @@ def test_the_refit_reserve_covers_starting_the_worker_again():
     executor.start_seconds = 3.0  # as a ProcessExecutor measures it
     _, result = _search(executor, 30.0, reserve_refit=True)
     assert result.reserve() == REFIT_SAFETY * 2.0 + REFIT_OVERHEAD + 3.0
+    assert executor.timeouts[1] < 30.0 - result.reserve() + 0.01
+
+
+def test_the_refit_reserve_covers_the_best_familys_imports_in_a_new_worker():
+    """A restarted worker imports the best trial's family again before its refit (torch
+    takes seconds): the reserve keeps what those imports took in the first worker."""
+    from automl_meta.search.runner import REFIT_OVERHEAD, REFIT_SAFETY
+
+    executor = _TimedExecutor(seconds=0.0, fit_time=8.0)
+    executor.start_seconds = 1.0
+    executor.import_seconds = {"knn": 2.5, "mlp": 9.0}  # only the best's family counts
+    _, result = _search(executor, 30.0, reserve_refit=True)
+    assert result.refit_import_seconds == 2.5
+    assert result.reserve() == REFIT_SAFETY * 2.0 + REFIT_OVERHEAD + 1.0 + 2.5
     assert executor.timeouts[1] < 30.0 - result.reserve() + 0.01
 
 

@@ -33,6 +33,10 @@ def test_a_trial_scores_the_same_in_a_worker_as_in_process(data):
             folds = executor.fold_refit(CONFIG, 7, timeout=60)
             assert len(folds) == 4
             assert executor.start_seconds >= 0.0
+            # a worker reports what the family's first-use imports took; in-process
+            # imports stay done, so there is nothing to pay again
+            assert set(executor.import_seconds) == ({"knn"} if isolation == "process"
+                                                    else set())
         finally:
             executor.close()
     local, remote = outcomes

@@ -54,9 +54,14 @@ class Executor(Protocol):
     start_seconds : float
         What starting its trial worker took (imports and data loading; 0 in-process):
         the refit reserve keeps a restart's worth.
+    import_seconds : dict of str to float
+        What each learner family's first-use imports took in a trial worker (torch's
+        import is seconds): a restarted worker pays them again for the refit, so the
+        reserve keeps them too (empty in-process, where imports stay done).
     """
 
     start_seconds: float
+    import_seconds: dict[str, float]
 
     def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None,
                  *, count_preparation: bool = False) -> TrialOutcome:
@@ -171,6 +176,7 @@ class InProcessExecutor:
     def __init__(self, data: EvaluationData):
         self._evaluator = Evaluator(data)
         self.start_seconds = 0.0
+        self.import_seconds: dict[str, float] = {}
 
     def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None,
                  *, count_preparation: bool = False) -> TrialOutcome:
@@ -205,8 +211,10 @@ class ProcessExecutor:
         self._started = False
         self.restarts = 0  # workers started again after a kill or a crash
         # What starting a worker costs (its interpreter and imports, then the data), as
-        # last measured: a refit after a trial was killed pays it.
+        # last measured: a refit after a trial was killed pays it, and the first-use
+        # imports of the refit's family (the most each took, per family).
         self.start_seconds = 0.0
+        self.import_seconds: dict[str, float] = {}
 
     def _ensure_started(self, limit: float | None = None) -> _Worker | None:
         """The worker, started (and sent the data) if need be; None when it is not ready
@@ -281,7 +289,11 @@ class ProcessExecutor:
                 return TrialOutcome(ok=False, failure_reason="timeout",
                                     failure_message="the worker did not start the trial "
                                     "(importing its learner) in time")
-            worker.replies.recv()
+            _, started = worker.replies.recv()
+            if isinstance(started, dict) and started.get("prepare"):
+                family = str(config.get("learner"))
+                self.import_seconds[family] = max(self.import_seconds.get(family, 0.0),
+                                                  float(started["prepare"]))
             left = timeout
             if timeout is not None and count_preparation:
                 left = max(timeout - (time.monotonic() - sent), 0.0)

@@ -215,6 +215,9 @@ class SearchResult:
     restart_seconds : float
         What starting the trial worker again costs, as last measured: kept for the refit
         too, since a trial stopped at the deadline kills the worker.
+    refit_import_seconds : float
+        What the best trial's family's first-use imports took in the worker (torch's are
+        seconds): a restarted worker pays them again before the refit.
     """
 
     n_complete: int = 0
@@ -235,6 +238,7 @@ class SearchResult:
     fold_models: dict[int, list[Any]] = field(default_factory=dict)
     fixed_reserve: float | None = None  # seconds kept for building an ensemble instead
     restart_seconds: float = 0.0  # what starting the trial worker again costs (measured)
+    refit_import_seconds: float = 0.0  # the best family's first-use imports (measured)
 
     def reserve(self) -> float:
         """Seconds to keep for the final model: the refit of the best trial so far, or a
@@ -243,8 +247,10 @@ class SearchResult:
             return 0.0
         if self.fixed_reserve is not None:
             return self.fixed_reserve
-        # A trial stopped at the deadline kills the worker, so the refit starts another.
-        return REFIT_SAFETY * self.refit_seconds + REFIT_OVERHEAD + self.restart_seconds
+        # A trial stopped at the deadline kills the worker, so the refit starts another,
+        # which imports the best family's modules again.
+        return (REFIT_SAFETY * self.refit_seconds + REFIT_OVERHEAD + self.restart_seconds
+                + self.refit_import_seconds)
 
     def keep_oof(self, number: int, signed_score: float, oof: Any,
                  fold_models: list[Any] | None = None) -> None:
@@ -503,6 +509,7 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
             best[:] = [outcome.score]
             folds = max(len(outcome.fold_scores), 2)
             result.refit_seconds = outcome.fit_time / (folds - 1)
+            result.refit_import_seconds = executor.import_seconds.get(config["learner"], 0.0)
     else:
         result.n_failed += 1
         reason = str(outcome.failure_reason)

@@ -8,9 +8,9 @@ Requests: ``("data", bytes)`` loads the pickled :class:`EvaluationData` (a worke
 reused for another search), ``("evaluate", config, seed)``, ``("refit", config, seed)``,
 ``("fold_refit", config, seed)`` (the fold models of a configuration) and
 ``("stop",)``. Each evaluate or refit request is acknowledged with ``("started", None)``
-once the learner family's first-use imports are done (:meth:`Evaluator.prepare`), then
-answered; the driver's time limit for the trial starts at the acknowledgement. torch is
-imported only by a torch family's trial.
+once the learner family's first-use imports are done (:meth:`Evaluator.prepare`), with
+the seconds they took (``{"prepare": s}``), then answered; the driver's time limit for the
+trial starts at the acknowledgement. torch is imported only by a torch family's trial.
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ def serve(requests: Connection, replies: Connection, imported_at: float = 0.0) -
             continue
         assert evaluator is not None, "the driver sends data before trials"
         _, config, seed = message
+        preparing = time.monotonic()
         evaluator.prepare(config)  # first-use imports, before the trial's clock starts
-        replies.send(("started", None))
+        replies.send(("started", {"prepare": time.monotonic() - preparing}))
         if command == "evaluate":
             outcome = evaluator.evaluate(config, seed)
             release_gpu_memory()
