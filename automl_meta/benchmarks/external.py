@@ -408,6 +408,53 @@ def summarise(results: list[dict[str, Any]], methods: Sequence[str],
     return per.round(4), overall
 
 
+CURVE = (("cold", 0), ("kb10", 10), ("kb25", 25), ("kb50", 50), ("default", 100))
+
+
+def knowledge_curve(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """The knowledge curve: per share of the knowledge base's families (0 % is the cold
+    start), the mean ``score01``, the mean regret (each dataset's best ``score01`` among
+    the curve's methods, less the method's) and W/T/L against the cold start, over the
+    datasets every share was run on.
+
+    >>> rows = [{"key": k, "method": m, "seed": 0, "score01": s}
+    ...         for k, m, s in (("a", "cold", 0.5), ("a", "kb10", 0.6), ("a", "default", 0.7),
+    ...                         ("b", "cold", 0.8), ("b", "kb10", 0.8), ("b", "default", 0.7))]
+    >>> knowledge_curve(rows)[["share %", "mean regret", "W/T/L vs cold"]].values.tolist()
+    [[0, 0.1, ''], [10, 0.05, '1/1/0'], [100, 0.05, '1/0/1']]
+    """
+    frame = pd.DataFrame(results)
+    if "error" in frame:
+        frame = frame[frame["error"].isna()]
+    methods = [m for m, _ in CURVE if m in set(frame["method"])]
+    scores = frame.pivot_table(index="key", columns="method", values="score01",
+                               aggfunc="mean").reindex(columns=methods).dropna()
+    regret = scores.max(axis=1).to_numpy()[:, None] - scores
+    rows = []
+    for method, share in CURVE:
+        if method not in methods:
+            continue
+        wtl = "" if method == "cold" else "/".join(
+            map(str, _wtl(scores[method] - scores["cold"]))) if "cold" in methods else ""
+        rows.append({"share %": share, "method": method,
+                     "mean score01": round(float(scores[method].mean()), 4),
+                     "mean regret": round(float(regret[method].mean()), 4),
+                     "W/T/L vs cold": wtl, "datasets": len(scores)})
+    return pd.DataFrame(rows)
+
+
+def _curve_figure(curve: pd.DataFrame) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=curve["share %"], y=curve["mean regret"],
+                               mode="lines+markers", text=curve["method"]))
+    fig.update_layout(template="plotly_white", height=420, width=620,
+                      xaxis_title="share of the knowledge base's families (%; 0 = cold)",
+                      yaxis_title="mean regret in score01 at 5 trials",
+                      title="Knowledge curve on the external datasets (lower is better)")
+    return fig
+
+
 def _wtl(diff: pd.Series) -> tuple[int, int, int]:
     return int((diff > TIE).sum()), int((diff.abs() <= TIE).sum()), int((diff < -TIE).sum())
 
@@ -490,6 +537,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         tables[setting] = overall
         sections.append(f"## {setting}\n\n{markdown_table(overall, 3)}\n\n"
                         f"{markdown_table(per.reset_index().set_index('key'), 4)}\n")
+        if setting == "5t" and {"kb10", "kb25", "kb50"} & set(overall.index):
+            curve = knowledge_curve(results)
+            sections.append(f"## Knowledge curve (5t)\n\n"
+                            f"{markdown_table(curve.set_index('share %'), 4)}\n")
+            _curve_figure(curve).write_html(out / "knowledge_curve.html",
+                                            include_plotlyjs=True)
     text = (f"# External benchmark\n\ncommit {commit_hash()}, {platform.node() or 'machine'}, "
             f"{os.cpu_count()} CPUs, one core per run; {len(keys)} datasets, seeds "
             f"{args.seeds}\n\n" + "\n".join(sections))
