@@ -95,12 +95,17 @@ def test_wide_data_is_described_from_a_bounded_sample_of_columns():
     landmarkers once ran for minutes here, before any trial)."""
     import numpy as np
 
+    from automl_meta.data import prepare_dataset
     from automl_meta.meta_features.groups import LANDMARK_COLUMNS
-    from automl_meta.meta_features.prepare import prepare
+    from automl_meta.meta_features.prepare import from_dataset
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 5000))
     y = (X[:, 7] > 0).astype(int)
+
+    def prepare(X, y, task):
+        return from_dataset(prepare_dataset(X, y, task, cv=2))
+
     data = prepare(X, y, "classification")
     num, cat = data.columns(LANDMARK_COLUMNS)
     assert len(num) + len(cat) == LANDMARK_COLUMNS

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from ..data.prepared import PreparedDataset, prepare_dataset
+from ..data.task import infer_task
+from ..data.validation import check_target
 from ..exceptions import DataError
 from .groups import GROUPS
-from .prepare import PreparedData, from_dataset, prepare
-
-if TYPE_CHECKING:
-    from ..data.prepared import PreparedDataset
+from .prepare import PreparedData, from_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,13 @@ def extract(X: Any, y: Any, task: str = "auto", *, groups: Iterable[str] | None 
     (0.0, True)
     """
     names = _groups(groups)
-    return _compute(prepare(X, y, task, random_state), names, deadline)
+    y_series, _ = check_target(y)
+    with warnings.catch_warnings(record=True):
+        # describing a dataset is not fitting it: its cleaning notes are not shown
+        dataset = prepare_dataset(X, y, infer_task(y_series, task), cv=2,
+                                  random_state=random_state)
+    return extract_prepared(dataset, groups=names, random_state=random_state,
+                            deadline=deadline)
 
 
 def extract_prepared(dataset: PreparedDataset, *, groups: Iterable[str] | None = None,

@@ -1,4 +1,5 @@
-"""Turn any accepted (X, y) into the matrices the feature groups share."""
+"""Turn a :class:`~automl_meta.data.PreparedDataset` into the matrices the feature groups
+share."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import pandas as pd
 from .._types import Task
 from ..data.plan import ColumnPlan
 from ..data.prepared import PreparedDataset
-from ..data.task import infer_task
-from ..data.validation import check_X_y
 
 
 @dataclass
@@ -72,17 +71,6 @@ class PreparedData:
         if nan.any():
             block = np.where(nan, med, block)
         return block
-
-
-def prepare(X, y, task: str = "auto", random_state: int = 0) -> PreparedData:
-    """Validate and clean ``X``/``y`` once for all groups."""
-    frame, target = check_X_y(X, y)
-    resolved = infer_task(target, task)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = ColumnPlan().fit(frame)
-        clean = plan.transform(frame, warn_unknown=False)
-    return _shared_inputs(frame, target, resolved, plan, clean, random_state)
 
 
 def from_dataset(dataset: PreparedDataset, random_state: int = 0) -> PreparedData:
