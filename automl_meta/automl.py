@@ -190,7 +190,8 @@ class _AutoMLBase(BaseEstimator):
         initial, initial_attrs = interrupted_trials(study) if study.get_trials(
             deepcopy=False) else warm.first_trials(
             dataset, meta, learners, seed=settings.seed, time_budget=None
-            if deadline is None else max(deadline - time.monotonic(), 0.0))
+            if deadline is None else max(deadline - time.monotonic(), 0.0),
+            n_trials=n_trials)
         quotas = split_trials(n_trials, n_jobs)
         with SearchDriver(study, self._evaluation_data(dataset, metric.name, n_jobs),
                           learners=learners, task=self._task, random_state=settings.seed,

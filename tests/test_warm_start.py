@@ -387,9 +387,14 @@ def test_fit_starts_with_the_warm_start_and_records_where_each_trial_came_from(m
     fitted = AutoMLClassifier(n_trials=4, storage="memory", warm_start=model, verbose=0,
                               isolation="none", learners=LEARNERS).fit(X, y)
     trials = fitted.study_.trials
-    proposals = model.suggest(fitted.study_.user_attrs["meta_features"], "classification",
-                              k=10, learners=LEARNERS)
-    assert [t.params for t in trials] == [p.config for p in proposals[:4]]
+    from automl_meta.warm_start.suggest import first_trials
+
+    meta = fitted.study_.user_attrs["meta_features"]
+    wave, _ = first_trials(model, meta, "classification", LEARNERS, n_trials=4)
+    unordered, _ = first_trials(model, meta, "classification", LEARNERS)
+    # the proposals, the first four held to the cold start's predicted time
+    assert [t.params for t in trials] == wave[:4]
+    assert sorted(map(str, wave)) == sorted(map(str, unordered))
     assert all(t.user_attrs["origin"].startswith("warm-start:") for t in trials)
     assert all("predicted_score" in t.user_attrs for t in trials)
     assert all(t.user_attrs["predicted_seconds"] > 0 for t in trials)  # the cost model's
@@ -481,6 +486,66 @@ def test_the_first_wave_is_cost_aware_without_a_time_budget(model):
                                 time_budget=implicit)
     kept = {json.dumps(c, sort_keys=True) for c in configs}
     assert kept <= {json.dumps(c, sort_keys=True) for c in same[0]}
+
+
+def test_with_n_trials_the_first_trials_together_stay_within_the_cold_starts_time():
+    """The first ``n_trials`` of the wave are predicted to take at most COLD_TIME_FACTOR x
+    the cold start's first ``n_trials`` defaults, no slot over SLOT_SHARE x its share of
+    what is left; a torch family pays the import once; what is passed over follows."""
+    from automl_meta.warm_start import suggest
+
+    seconds = {"a": 1.0, "b": 8.0, "c": 0.5, "mlp": 0.5, "d": 0.2, "e": 0.1}
+
+    def seconds_of(configs):
+        return np.array([seconds[c["learner"]] for c in configs])
+
+    def wave(*names):
+        return [({"learner": n}, {"origin": "warm-start:surrogate"}) for n in names]
+
+    defaults = [{"learner": n} for n in ("a", "d", "e")]
+    # allowance 1.5 x (1.0 + 0.2 + 0.1) = 1.95: slot 1 may take min(1.95, 2 x 1.95 / 3)
+    # = 1.3, so a (1.0); then 0.95 left, at most 2 x 0.95 / 2: b (8.0) is passed over,
+    # mlp (0.5 + 1.5 import) too, c (0.5) fits; 0.45 left for the last slot: d (a
+    # default of a family the proposals lack, 0.2) fits.
+    proposed = wave("a", "b", "mlp", "c")
+    out = suggest._within_cold_time(proposed, defaults, 3, seconds_of)
+    assert [c["learner"] for c, _ in out] == ["a", "c", "d", "b", "mlp"]
+    assert [a["origin"] for _, a in out][2] == "default"
+    # the torch import is charged once: with the import in the cold start's allowance too
+    # (a torch default), a cheap mlp proposal fits
+    assert suggest.TORCH_IMPORT_SECONDS > 0
+    out = suggest._within_cold_time(wave("mlp", "a"), [{"learner": "mlp"}, {"learner": "a"}],
+                                    2, seconds_of)
+    assert [c["learner"] for c, _ in out] == ["mlp", "a"]
+    # a slot nothing fits takes the cheapest proposal left (allowance 1.5 x 0.7: a, then
+    # 0.05 left and no default of a new family); same-dataset ones always lead
+    out = suggest._within_cold_time(wave("b", "a", "c", "d"),
+                                    [{"learner": "c"}, {"learner": "d"}], 2, seconds_of)
+    assert [c["learner"] for c, _ in out] == ["a", "d", "b", "c"]
+    own = [({"learner": "b"}, {"origin": "warm-start:same-dataset"})] + wave("a")
+    assert suggest._within_cold_time(own, defaults, 1, seconds_of) == own
+    nan = suggest._within_cold_time(proposed, defaults, 3,
+                                    lambda configs: np.full(len(configs), np.nan))
+    assert nan == proposed
+
+
+def test_first_trials_under_n_trials_are_predicted_within_the_cold_time(model):
+    from automl_meta.search_space import default_configs
+    from automl_meta.warm_start import suggest
+
+    task_model = model.tasks["classification"]
+    meta = query(2.5)
+    configs, attrs = suggest.first_trials(model, meta, "classification", LEARNERS,
+                                          n_trials=2, cv_folds=5)
+    cold = task_model.predict_seconds(task_model.scale_meta(meta),
+                                      default_configs(LEARNERS, "classification")[:2],
+                                      meta["n_rows"], 5)
+    warm = task_model.predict_seconds(task_model.scale_meta(meta), configs[:2],
+                                      meta["n_rows"], 5)
+    assert warm.sum() <= suggest.COLD_TIME_FACTOR * cold.sum() + 1e-9
+    unbounded, _ = suggest.first_trials(model, meta, "classification", LEARNERS, cv_folds=5)
+    key = [json.dumps(c, sort_keys=True) for c in configs]
+    assert sorted(key) == sorted(json.dumps(c, sort_keys=True) for c in unbounded)
 
 
 def test_first_wave_recipes(model):

@@ -73,14 +73,17 @@ class WarmStart:
         return warm_start_description(self.model, self.task_model)
 
     def first_trials(self, dataset: PreparedDataset, meta_features: dict[str, float],
-                     learners: list[str], *, seed: int, time_budget: float | None
+                     learners: list[str], *, seed: int, time_budget: float | None,
+                     n_trials: int | None = None
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """A fresh search's first configurations and their user attributes
-        (:func:`~.suggest.first_trials`), for ``time_budget`` seconds left."""
+        (:func:`~.suggest.first_trials`), for ``time_budget`` seconds left or
+        ``n_trials`` trials."""
         return first_trials(self.model, meta_features, dataset.task, learners, seed=seed,
                             fingerprint=dataset.fingerprint, time_budget=time_budget,
                             cv_folds=len(dataset.folds), recipe=self.recipe,
-                            query=self.query, neighbours=self.neighbours)
+                            query=self.query, neighbours=self.neighbours,
+                            n_trials=n_trials)
 
 
 def warm_start_for(dataset: PreparedDataset, meta_features: dict[str, float], *,

@@ -27,7 +27,7 @@ from ..exceptions import StorageError
 from ..knowledge import KnowledgeBase
 from ..knowledge.neighbours import nearest_datasets
 from ..knowledge.storage import default_storage_url, shipped_knowledge_url
-from ..learners import available_learners
+from ..learners import LEARNERS, available_learners
 from ..meta_features import extract_prepared
 from ..search_space import default_configs, learner_params
 from .artifact import artifact_path, load_or_build
@@ -79,6 +79,14 @@ DEFAULT_FIRST_WAVE = "proposals"
 # is left out of the first wave.
 COLD_TIME_FACTOR = 1.5
 MAX_TIMES_SHARE = 4.0
+# With ``n_trials`` and no time budget, the first ``n_trials`` trials together are
+# predicted to take at most COLD_TIME_FACTOR x what the cold start's first ``n_trials``
+# family defaults are predicted to take. A torch family's first trial in a fit also pays
+# for importing torch in the trial worker (stored trial times leave it out): about
+# TORCH_IMPORT_SECONDS on the 2-core development VM, quiet.
+TORCH_IMPORT_SECONDS = 1.5
+# ... and no one of them takes more than SLOT_SHARE x its fair share of what is left.
+SLOT_SHARE = 2.0
 
 
 def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task: Task,
@@ -100,6 +108,73 @@ def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task
         return None
     share = COLD_TIME_FACTOR * float(np.nanmean(seconds))
     return share * k / WARM_SHARE
+
+
+def _is_torch(config: dict[str, Any]) -> bool:
+    """Whether a configuration's family runs on torch (:attr:`LearnerSpec.torch`)."""
+    spec = LEARNERS.get(str(config.get("learner")))
+    return spec is not None and spec.torch
+
+
+def _within_cold_time(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
+                      defaults: list[dict[str, Any]], n_trials: int,
+                      seconds_of: Callable[[list[dict[str, Any]]], np.ndarray]
+                      ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The first wave reordered so that its first ``n_trials`` trials are predicted to
+    take at most :data:`COLD_TIME_FACTOR` x the first ``n_trials`` ``defaults`` (the cold
+    start's; ``seconds_of`` predicts, the torch import included once).
+
+    Each slot takes the first proposal, in order, that fits what is left of that
+    allowance and at most :data:`SLOT_SHARE` x its fair share of it; a slot none fits
+    takes the next default of a family not yet in the wave that fits, else the cheapest
+    remaining proposal. What was passed over follows, in order. A ``same-dataset``
+    proposal always leads. Without finite predictions, nothing changes.
+    """
+    n = min(n_trials, len(proposed))
+    cold = seconds_of(defaults[:n])
+    if n <= 0 or not np.isfinite(cold).all():
+        return proposed
+    allowance = COLD_TIME_FACTOR * float(cold.sum() + TORCH_IMPORT_SECONDS * any(
+        _is_torch(c) for c in defaults[:n]))
+    own = np.nan_to_num(seconds_of([c for c, _ in proposed]), nan=np.inf)
+    torch_used = False
+    first: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    rest = list(range(len(proposed)))
+    spare = [c for c in defaults if c["learner"] not in {p["learner"] for p, _ in proposed}]
+    spent = 0.0
+
+    def cost(config: dict[str, Any], seconds: float) -> float:
+        return seconds + (TORCH_IMPORT_SECONDS if _is_torch(config) and not torch_used
+                          else 0.0)
+
+    spare_seconds = np.nan_to_num(seconds_of(spare), nan=np.inf) if spare else np.zeros(0)
+    while len(first) < n and (rest or spare):
+        left = min(allowance - spent, SLOT_SHARE * (allowance - spent) / (n - len(first)))
+        pick = next((i for i in rest if proposed[i][1].get(ORIGIN) ==
+                     warm_start_origin("same-dataset")
+                     or cost(proposed[i][0], own[i]) <= left), None)
+        if pick is not None:
+            item, seconds = proposed[pick], cost(proposed[pick][0], own[pick])
+            rest.remove(pick)
+        else:
+            fits = [j for j in range(len(spare))
+                    if cost(spare[j], spare_seconds[j]) <= left]
+            if fits:
+                j = fits[0]
+                item = (spare[j], {ORIGIN: DEFAULT})
+                seconds = cost(spare[j], spare_seconds[j])
+                spare.pop(j)
+                spare_seconds = np.delete(spare_seconds, j)
+            elif rest:
+                pick = min(rest, key=lambda i: cost(proposed[i][0], own[i]))
+                item, seconds = proposed[pick], cost(proposed[pick][0], own[pick])
+                rest.remove(pick)
+            else:
+                break
+        first.append(item)
+        spent += seconds
+        torch_used = torch_used or _is_torch(item[0])
+    return first + [proposed[i] for i in rest]
 
 
 def _interleave(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
@@ -130,7 +205,8 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
                  learners: list[str], *, seed: int = 0, fingerprint: str | None = None,
                  time_budget: float | None = None, cv_folds: int = 5,
                  recipe: str = DEFAULT_FIRST_WAVE, query: np.ndarray | None = None,
-                 neighbours: list[tuple[int, float]] | None = None
+                 neighbours: list[tuple[int, float]] | None = None,
+                 n_trials: int | None = None
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What a fresh search runs first, with each trial's user attributes.
 
@@ -141,7 +217,8 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     A dataset the model holds (same ``fingerprint``) leads with its own best
     configurations in every recipe but ``"defaults"``. Without a ``time_budget`` the
     proposals are cost-aware against the cold start's defaults (:data:`COLD_TIME_FACTOR`,
-    :data:`MAX_TIMES_SHARE`). With no model, or no proposal, each family's default
+    :data:`MAX_TIMES_SHARE`), and with ``n_trials`` too, the first ``n_trials`` of them
+    together (:func:`_within_cold_time`). With no model, or no proposal, each family's default
     configuration (``origin = "default"``). ``query`` and ``neighbours`` are the scaled
     meta-features and their nearest past datasets where the caller has them
     (:meth:`ProposalModel.suggest`).
@@ -179,6 +256,13 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
         leads = [x for x in proposed if x[1][ORIGIN] == warm_start_origin("same-dataset")]
         rest = [x for x in proposed if x[1][ORIGIN] != warm_start_origin("same-dataset")]
         proposed = leads + _interleave(rest, defaults)
+    if implicit and n_trials is not None:
+        def seconds_of(configs: list[dict[str, Any]]) -> np.ndarray:
+            return task_model.predict_seconds(  # type: ignore[union-attr]
+                query if query is not None else task_model.scale_meta(  # type: ignore
+                    meta_features), configs, float(meta_features.get("n_rows", np.nan)),
+                cv_folds, float(meta_features.get("n_features", np.nan)))
+        proposed = _within_cold_time(proposed, defaults, n_trials, seconds_of)
     configs = [c for c, _ in proposed]
     attrs = [a for _, a in proposed]
     # Families the warm start cannot propose (none of their trials in the knowledge base)
