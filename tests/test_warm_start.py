@@ -505,7 +505,7 @@ def test_with_n_trials_the_first_trials_together_stay_within_the_cold_starts_tim
     defaults = [{"learner": n} for n in ("a", "d", "e")]
     # allowance 1.5 x (1.0 + 0.2 + 0.1) = 1.95: slot 1 may take min(1.95, 2 x 1.95 / 3)
     # = 1.3, so a (1.0); then 0.95 left, at most 2 x 0.95 / 2: b (8.0) is passed over,
-    # mlp (0.5 + 1.5 import) too, c (0.5) fits; 0.45 left for the last slot: d (a
+    # mlp (0.5 + the import) too, c (0.5) fits; 0.45 left for the last slot: d (a
     # default of a family the proposals lack, 0.2) fits.
     proposed = wave("a", "b", "mlp", "c")
     out = suggest._within_cold_time(proposed, defaults, 3, seconds_of)

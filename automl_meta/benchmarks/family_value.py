@@ -1,7 +1,7 @@
 """Does a candidate learner family earn its place? XGBoost beside the built-in boosters.
 
     .venv/bin/pip install --no-deps xgboost==2.1.4
-    python -m automl_meta.benchmarks.family_value [--datasets 60] [--out DIR]
+    python -m automl_meta.benchmarks.family_value [--datasets 60] [--workers 2] [--out DIR]
 
 A family earns a place in the search when it adds something the others do not: on some
 datasets it is clearly the best choice. For each of ``--datasets`` real corpus tables
@@ -24,11 +24,13 @@ the warm start; this asks a question about the search space.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import platform
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -164,19 +166,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", type=int, default=60)
     parser.add_argument("--random", type=int, default=N_RANDOM)
     parser.add_argument("--out", default="benchmarks/family_value")
+    parser.add_argument("--workers", type=int, default=1, help="tables side by side")
     args = parser.parse_args(argv)
+    if importlib.util.find_spec(CANDIDATE) is None:
+        parser.error(f"{CANDIDATE} is not installed: .venv/bin/pip install --no-deps "
+                     "xgboost==2.1.4")
     out = Path(args.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    rows = []
     names = pick_datasets(args.datasets)
+
+    def path(name: str) -> Path:
+        return out / "runs" / f"{name.replace('/', '__')}.json"
+
+    todo = [n for n in names if not path(n).exists()]  # resumable: one file per table
     started = time.perf_counter()
-    for i, name in enumerate(names, 1):
-        path = out / "runs" / f"{name.replace('/', '__')}.json"
-        if not path.exists():  # resumable: one file per table
-            path.write_text(json.dumps(run_one(name, args.random)))
-        rows.append(json.loads(path.read_text()))
-        print(f"[{i}/{len(names)}] {name} ({time.perf_counter() - started:.0f} s)",
-              flush=True)
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = {pool.submit(run_one, n, args.random): n for n in todo}
+        for i, future in enumerate(as_completed(futures), 1):
+            name = futures[future]
+            path(name).write_text(json.dumps(future.result()))
+            print(f"[{i}/{len(todo)}] {name} ({time.perf_counter() - started:.0f} s)",
+                  flush=True)
+    rows = [json.loads(path(n).read_text()) for n in names]
     table, gain = summarise(rows)
     text = (f"# Does {CANDIDATE} earn its place?\n\ncommit {commit_hash()}, "
             f"{platform.node() or 'machine'}, {cpu_count()} CPUs, one thread per fit; "
