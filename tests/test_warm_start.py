@@ -517,8 +517,13 @@ def test_with_n_trials_the_first_trials_together_stay_within_the_cold_starts_tim
     out = suggest._within_cold_time(wave("mlp", "a"), [{"learner": "mlp"}, {"learner": "a"}],
                                     2, seconds_of)
     assert [c["learner"] for c, _ in out] == ["mlp", "a"]
+    # proposals that all cost too much give way to the cold start's own defaults
+    out = suggest._within_cold_time(wave("b", "mlp"), [{"learner": "a"}, {"learner": "c"}],
+                                    1, seconds_of)
+    assert [(c["learner"], a["origin"]) for c, a in out][:1] == [("a", "default")]
+    assert [c["learner"] for c, _ in out] == ["a", "b", "mlp"]
     # a slot nothing fits takes the cheapest proposal left (allowance 1.5 x 0.7: a, then
-    # 0.05 left and no default of a new family); same-dataset ones always lead
+    # 0.05 left and no default that is not a proposal); same-dataset ones always lead
     out = suggest._within_cold_time(wave("b", "a", "c", "d"),
                                     [{"learner": "c"}, {"learner": "d"}], 2, seconds_of)
     assert [c["learner"] for c, _ in out] == ["a", "d", "b", "c"]

@@ -126,9 +126,10 @@ def _within_cold_time(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
 
     Each slot takes the first proposal, in order, that fits what is left of that
     allowance and at most :data:`SLOT_SHARE` x its fair share of it; a slot none fits
-    takes the next default of a family not yet in the wave that fits, else the cheapest
-    remaining proposal. What was passed over follows, in order. A ``same-dataset``
-    proposal always leads. Without finite predictions, nothing changes.
+    takes the cold start's next default that fits (so a wave whose proposals are all too
+    costly is the cold start's), else the cheapest remaining proposal. What was passed
+    over follows, in order. A ``same-dataset`` proposal always leads. Without finite
+    predictions, nothing changes.
     """
     n = min(n_trials, len(proposed))
     cold = seconds_of(defaults[:n])
@@ -140,7 +141,7 @@ def _within_cold_time(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
     torch_used = False
     first: list[tuple[dict[str, Any], dict[str, Any]]] = []
     rest = list(range(len(proposed)))
-    spare = [c for c in defaults if c["learner"] not in {p["learner"] for p, _ in proposed}]
+    spare = [c for c in defaults if c not in [p for p, _ in proposed]]
     spent = 0.0
 
     def cost(config: dict[str, Any], seconds: float) -> float:
