@@ -82,8 +82,8 @@ MAX_TIMES_SHARE = 4.0
 # With ``n_trials`` and no time budget, the first ``n_trials`` trials together are
 # predicted to take at most COLD_TIME_FACTOR x what the cold start's first ``n_trials``
 # family defaults are predicted to take. A torch family's first trial in a fit also pays
-# for importing torch in the trial worker (stored trial times leave it out): 2.2-2.7 s
-# on the 2-core development VM, quiet.
+# for importing torch in the trial worker (stored trial times leave it out): about
+# TORCH_IMPORT_SECONDS on the development VM (the warm-start guide has the measurement).
 TORCH_IMPORT_SECONDS = 2.5
 # ... and no one of them takes more than SLOT_SHARE x its fair share of what is left.
 SLOT_SHARE = 2.0
