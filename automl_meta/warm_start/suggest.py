@@ -137,11 +137,12 @@ def _within_cold_time(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
         return proposed
     allowance = COLD_TIME_FACTOR * float(cold.sum() + TORCH_IMPORT_SECONDS * any(
         _is_torch(c) for c in defaults[:n]))
-    own = np.nan_to_num(seconds_of([c for c, _ in proposed]), nan=np.inf)
+    configs = [c for c, _ in proposed]
+    own = np.nan_to_num(seconds_of(configs), nan=np.inf)
     torch_used = False
     first: list[tuple[dict[str, Any], dict[str, Any]]] = []
     rest = list(range(len(proposed)))
-    spare = [c for c in defaults if c not in [p for p, _ in proposed]]
+    spare = [c for c in defaults if c not in configs]
     spent = 0.0
 
     def cost(config: dict[str, Any], seconds: float) -> float:
