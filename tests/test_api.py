@@ -212,6 +212,10 @@ class _TimedExecutor:
         self.seconds, self.fit_time, self.timeouts, self.counted = seconds, fit_time, [], []
         self.start_seconds = 0.0  # no worker to start
         self.import_seconds = {}  # nor imports to measure
+        self.preparing = {}  # learner family -> seconds before its fit would start
+
+    def preparing_seconds(self, config):
+        return self.preparing.get(config["learner"], 0.0)
 
     def evaluate(self, config, seed, timeout, count_preparation=False):
         import time
@@ -322,6 +326,54 @@ def test_a_queued_trial_predicted_not_to_fit_is_skipped_and_the_search_goes_on()
     assert study.trials[1].user_attrs["failure_message"].startswith(
         "not started: predicted to take 99.0 s")
     assert not result.out_of_time
+
+
+def test_a_trial_whose_imports_outlast_the_time_left_is_not_started():
+    """A queued torch trial whose first-use imports (seconds, before its fit) would
+    outlast the time left is not started, and the search goes on with the next queued
+    trial; a sampled one (no prediction) stops the search, since the sampler would ask
+    for it again."""
+    import time
+
+    from automl_meta.search.progress import SearchProgress
+    from automl_meta.search.runner import run_search
+    from automl_meta.search_space import default_configs
+
+    def search(configs, attrs, n_trials, learners=("linear", "mlp")):
+        study = optuna.create_study(direction="maximize")
+        result = run_search(study, executor, learners=list(learners), task="classification",
+                            n_trials=n_trials, deadline=time.monotonic() + 3.0,
+                            trial_timeout=None, random_state=0,
+                            progress=SearchProgress(False, n_trials, None, "accuracy"),
+                            initial_configs=configs, initial_attrs=attrs,
+                            reserve_refit=True)
+        return study, result
+
+    executor = _TimedExecutor(seconds=0.0, fit_time=0.01)
+    executor.preparing = {"mlp": 5.0}  # torch not imported in the worker yet
+    linear, mlp = default_configs(["linear", "mlp"], "classification")
+    # predicted 0.5 s: 5.0 + 0.5 / 2 > 3 s left, though the fit alone would fit
+    study, result = search([linear, mlp, linear],
+                           [{"origin": "default"},
+                            {"origin": "warm-start:knn", "predicted_seconds": 0.5},
+                            {"origin": "warm-start:knn", "predicted_seconds": 0.1}], 3)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert study.trials[1].user_attrs["failure_message"].startswith(
+        "not started: predicted to take 0.5 s after 5.0 s of starting and importing")
+    assert len(executor.timeouts) == 2 and not result.out_of_time
+    # the same with the imports done: it runs
+    executor.preparing = {}
+    study, _ = search([linear, mlp], [{"origin": "default"},
+                                      {"origin": "warm-start:knn", "predicted_seconds": 0.5}],
+                      2)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    # a queued default (no prediction) gives way to the next in the queue; then a
+    # sampled mlp trial: not started, and the search stops
+    executor.preparing = {"mlp": 5.0}
+    study, result = search([mlp, mlp], [{"origin": "default"}] * 2, 10, learners=["mlp"])
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL", "FAIL"]
+    assert [t.user_attrs["origin"] for t in study.trials][1:] == ["default", "sampler"]
+    assert result.out_of_time
 
 
 def test_trial_timeout_fails_a_slow_trial(tmp_path):

@@ -52,6 +52,33 @@ def test_a_trial_past_its_limit_is_a_timeout_and_the_worker_is_replaced(data):
         hang = {"learner": "fault_injection", "fault_injection.mode": "hang"}
         outcome = executor.evaluate(hang, 0, timeout=1.0)
         assert not outcome.ok and outcome.failure_reason == "timeout"
+        # no worker runs now: the next trial first pays a worker's start, as measured
+        assert executor.preparing_seconds(CONFIG) == executor.start_seconds > 0
         assert executor.evaluate(CONFIG, 7, timeout=60).ok  # a fresh worker carries on
     finally:
         executor.close()
+
+
+def test_what_a_trial_pays_before_its_fit_is_known_per_worker(data):
+    """``preparing_seconds``: nothing for a family whose imports the running worker has
+    done; torch's import for a torch family before any torch trial there (the most
+    measured so far, else the constant); a torch family after another, nothing."""
+    from automl_meta.learners import TORCH_IMPORT_SECONDS
+
+    mlp, mlp_meta = {"learner": "mlp"}, {"learner": "mlp_meta"}
+    executor = make_executor(data, "process")
+    try:
+        assert executor.evaluate(CONFIG, 7, timeout=60).ok
+        assert executor.preparing_seconds(CONFIG) == 0.0
+        assert executor.preparing_seconds(mlp) == TORCH_IMPORT_SECONDS
+        executor.import_seconds["mlp"] = 4.0  # as a worker measured it before
+        assert executor.preparing_seconds(mlp) == 4.0
+        executor._worker.prepared.add("mlp")  # as after an mlp trial in this worker
+        assert executor.preparing_seconds(mlp) == executor.preparing_seconds(mlp_meta) == 0.0
+    finally:
+        executor.close()
+    in_process = make_executor(data, "none")
+    import sys
+    expected = 0.0 if "torch" in sys.modules else TORCH_IMPORT_SECONDS
+    assert in_process.preparing_seconds(mlp) == expected
+    assert in_process.preparing_seconds(CONFIG) == 0.0

@@ -11,8 +11,8 @@ from .registry import (
     load_learner_modules,
     register_learner,
 )
-from .spec import BuildContext, LearnerSpec
+from .spec import TORCH_IMPORT_SECONDS, BuildContext, LearnerSpec
 
-__all__ = ["DEFAULT_LEARNERS", "LEARNERS", "LEARNER_MODULES_ENV", "BuildContext",
-           "LearnerSpec", "available_learners", "build_estimator", "load_learner_modules",
-           "register_learner"]
+__all__ = ["DEFAULT_LEARNERS", "LEARNERS", "LEARNER_MODULES_ENV", "TORCH_IMPORT_SECONDS",
+           "BuildContext", "LearnerSpec", "available_learners", "build_estimator",
+           "load_learner_modules", "register_learner"]

@@ -18,6 +18,12 @@ from optuna.distributions import BaseDistribution
 from .._types import Task
 from ..data.preprocessing import PreprocessingKind
 
+# What a torch family's first trial in a trial worker pays before its fit: importing
+# torch (stored trial times leave it out). 2.2-2.7 s on the 2-core development VM, quiet,
+# 2026-12-03 (the warm-start guide). The first wave under ``n_trials`` charges it once,
+# and a budgeted search does not start a trial it would not leave time for.
+TORCH_IMPORT_SECONDS = 2.5
+
 
 @dataclass(frozen=True)
 class BuildContext:

@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 from .._system import child_env, total_memory_bytes
 from .._types import TrialOutcome
 from ..exceptions import AutoMLError
+from ..learners import LEARNERS, TORCH_IMPORT_SECONDS
 from .evaluation import EvaluationData, Evaluator
 
 logger = logging.getLogger(__name__)
@@ -79,9 +80,31 @@ class Executor(Protocol):
         """``config``'s fold models (one per cross-validation fold)."""
         ...
 
+    def preparing_seconds(self, config: dict[str, Any]) -> float:
+        """What evaluating ``config`` next costs before its fit starts: its family's
+        first-use imports where they are not done yet (the most measured so far, else
+        :data:`~automl_meta.learners.TORCH_IMPORT_SECONDS` for a torch family), plus a
+        worker's start where none is running."""
+        ...
+
     def close(self) -> None:
         """Release the worker (or nothing)."""
         ...
+
+
+def _is_torch(family: str) -> bool:
+    spec = LEARNERS.get(family)
+    return spec is not None and spec.torch
+
+
+def _import_estimate(family: str, prepared: set[str], measured: dict[str, float]) -> float:
+    """The first-use imports ``family`` still needs where the families in ``prepared``
+    have imported theirs (torch families share torch's)."""
+    if family in prepared or (_is_torch(family) and any(_is_torch(f) for f in prepared)):
+        return 0.0
+    if family in measured:
+        return measured[family]
+    return TORCH_IMPORT_SECONDS if _is_torch(family) else 0.0
 
 
 class _Worker:
@@ -91,6 +114,7 @@ class _Worker:
         env = child_env(AUTOML_META_WORKER_MEMORY=str(memory_limit))
         self.memory_limit = memory_limit
         self.spawned = time.monotonic()
+        self.prepared: set[str] = set()  # families whose first-use imports are done here
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "automl_meta.search.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
@@ -181,6 +205,12 @@ class InProcessExecutor:
     def evaluate(self, config: dict[str, Any], seed: int, timeout: float | None,
                  *, count_preparation: bool = False) -> TrialOutcome:
         return self._evaluator.evaluate(config, seed)
+
+    def preparing_seconds(self, config: dict[str, Any]) -> float:
+        # imports stay done in this process; torch's is the one that takes seconds
+        if _is_torch(str(config.get("learner"))) and "torch" not in sys.modules:
+            return TORCH_IMPORT_SECONDS
+        return 0.0
 
     def refit(self, config: dict[str, Any], seed: int) -> Any:
         return self._evaluator.refit(config, seed)
@@ -290,8 +320,9 @@ class ProcessExecutor:
                                     failure_message="the worker did not start the trial "
                                     "(importing its learner) in time")
             _, started = worker.replies.recv()
+            family = str(config.get("learner"))
+            worker.prepared.add(family)
             if isinstance(started, dict) and started.get("prepare"):
-                family = str(config.get("learner"))
                 self.import_seconds[family] = max(self.import_seconds.get(family, 0.0),
                                                   float(started["prepare"]))
             left = timeout
@@ -333,6 +364,16 @@ class ProcessExecutor:
         """Fit ``config``'s fold models in the worker (within ``timeout`` seconds)."""
         return _fitted(self._call("fold_refit", config, seed, timeout, True),
                        "Refitting an ensemble member's folds")
+
+    def preparing_seconds(self, config: dict[str, Any]) -> float:
+        """What evaluating ``config`` next costs before its fit: a worker's start where
+        none is running (as last measured), then its family's first-use imports where
+        that worker has not done them."""
+        worker = self._worker if self._worker is not None and self._worker.alive() else None
+        start = self.start_seconds if worker is None else 0.0
+        prepared = worker.prepared if worker is not None else set()
+        return start + _import_estimate(str(config.get("learner")), prepared,
+                                        self.import_seconds)
 
     def close(self) -> None:
         """Hand the worker back to the idle pool for the next search."""

@@ -51,7 +51,9 @@ REFIT_SAFETY = 1.5
 REFIT_OVERHEAD = 0.3
 # A queued warm-start trial whose predicted fit time (its ``predicted_seconds``) is more
 # than this multiple of the time left is not started (the cost model is within 2x for
-# nine trials in ten); the search goes on with the next one.
+# nine trials in ten), nor one whose worker start and first-use imports
+# (:meth:`Executor.preparing_seconds`) plus its predicted fit over this multiple take
+# longer than the time left; the search goes on with the next one.
 PREDICTED_SLACK = 2.0
 # Out-of-fold predictions kept in memory for the ensemble: this many best trials.
 KEEP_OOF = 32
@@ -318,7 +320,11 @@ def run_search(
     (failed with reason ``"budget"``, the search stops): killing it at the deadline would
     waste its time and the worker process the refit is about to use. A queued trial
     whose ``predicted_seconds`` (the warm start's cost model) exceed ``PREDICTED_SLACK``
-    times the time left is not started either, and the search goes on with the next.
+    times the time left is not started either, and the search goes on with the next; nor
+    is a trial whose worker start and first-use imports
+    (:meth:`~automl_meta.search.executor.Executor.preparing_seconds`; torch's take
+    seconds), plus its predicted fit over ``PREDICTED_SLACK``, exceed the time left (a
+    sampled one stops the search).
     Ctrl-C stops the search after recording the running trial as failed (reason
     ``"interrupted"``); the caller still refits the best trial so far.
 
@@ -465,16 +471,26 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
         if limit is None or left < limit:
             limit, cut_by_budget = left, True
         past = result.trial_seconds.get(config["learner"], [])
-        predicted = trial.user_attrs.get(PREDICTED_SECONDS)
+        predicted = trial.user_attrs.get(PREDICTED_SECONDS) or 0.0
+        # a worker's start and the family's first-use imports (torch's take seconds) come
+        # before the fit, and count against a budget-set limit; known better than a fit
+        preparing = executor.preparing_seconds(config) if skip_hopeless and best else 0.0
         hopeless = None
         if skip_hopeless and best and past and min(past) > left:
             hopeless = (f"not started: {config['learner']} trials took at least "
                         f"{min(past):.1f} s here, and {left:.1f} s of the time budget were "
                         "left")
             result.out_of_time = True
-        elif skip_hopeless and best and predicted and predicted > PREDICTED_SLACK * left:
-            hopeless = (f"not started: predicted to take {predicted:.1f} s, and "
-                        f"{left:.1f} s of the time budget were left")
+        elif skip_hopeless and best and (predicted or preparing) and (
+                preparing + predicted / PREDICTED_SLACK > left):
+            hopeless = (f"not started: predicted to take {predicted:.1f} s"
+                        + (f" after {preparing:.1f} s of starting and importing"
+                           if preparing else "")
+                        + f", and {left:.1f} s of the time budget were left")
+            # the sampler would ask for a sampled trial's family again; a queued one
+            # gives way to the next in the queue
+            if trial.user_attrs.get(ORIGIN) == SAMPLER:
+                result.out_of_time = True
         if hopeless is not None:
             _mark_failed(study, trial, "budget", hopeless)
             result.n_failed += 1

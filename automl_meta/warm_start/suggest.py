@@ -27,7 +27,7 @@ from ..exceptions import StorageError
 from ..knowledge import KnowledgeBase
 from ..knowledge.neighbours import nearest_datasets
 from ..knowledge.storage import default_storage_url, shipped_knowledge_url
-from ..learners import LEARNERS, available_learners
+from ..learners import LEARNERS, TORCH_IMPORT_SECONDS, available_learners
 from ..meta_features import extract_prepared
 from ..search_space import default_configs, learner_params
 from .artifact import artifact_path, load_or_build
@@ -82,9 +82,7 @@ MAX_TIMES_SHARE = 4.0
 # With ``n_trials`` and no time budget, the first ``n_trials`` trials together are
 # predicted to take at most COLD_TIME_FACTOR x what the cold start's first ``n_trials``
 # family defaults are predicted to take. A torch family's first trial in a fit also pays
-# for importing torch in the trial worker (stored trial times leave it out): about
-# TORCH_IMPORT_SECONDS on the development VM (the warm-start guide has the measurement).
-TORCH_IMPORT_SECONDS = 2.5
+# for importing torch in the trial worker: TORCH_IMPORT_SECONDS (learners/spec.py).
 # ... and no one of them takes more than SLOT_SHARE x its fair share of what is left.
 SLOT_SHARE = 2.0
 
