@@ -373,6 +373,8 @@ def test_a_trial_whose_imports_outlast_the_time_left_is_not_started():
     study, result = search([mlp, mlp], [{"origin": "default"}] * 2, 10, learners=["mlp"])
     assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL", "FAIL"]
     assert [t.user_attrs["origin"] for t in study.trials][1:] == ["default", "sampler"]
+    assert study.trials[2].user_attrs["failure_message"].startswith(
+        "not started: 5.0 s of starting and importing, and")
     assert result.out_of_time
 
 

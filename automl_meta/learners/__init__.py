@@ -10,9 +10,10 @@ from .registry import (
     build_estimator,
     load_learner_modules,
     register_learner,
+    uses_torch,
 )
 from .spec import TORCH_IMPORT_SECONDS, BuildContext, LearnerSpec
 
 __all__ = ["DEFAULT_LEARNERS", "LEARNERS", "LEARNER_MODULES_ENV", "TORCH_IMPORT_SECONDS",
            "BuildContext", "LearnerSpec", "available_learners", "build_estimator",
-           "load_learner_modules", "register_learner"]
+           "load_learner_modules", "register_learner", "uses_torch"]

@@ -100,6 +100,17 @@ def free_cores(n_threads: int) -> int:
     return max(1, min(n_threads, round(cpu_count() - busy + 1)))
 
 
+def uses_torch(learner: str) -> bool:
+    """Whether the family ``learner`` trains with torch (:attr:`LearnerSpec.torch`; an
+    unknown name does not).
+
+    >>> uses_torch("mlp_meta"), uses_torch("lightgbm"), uses_torch("no such learner")
+    (True, False, False)
+    """
+    spec = LEARNERS.get(learner)
+    return spec is not None and spec.torch
+
+
 def learner_threads(learner: str, n_rows: int, n_threads: int) -> int:
     """The OpenMP/BLAS thread budget (and ``n_jobs``) of one ``learner`` trial on
     ``n_rows`` rows: one thread on small tables, else the cores free of other work.

@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 from .._system import child_env, total_memory_bytes
 from .._types import TrialOutcome
 from ..exceptions import AutoMLError
-from ..learners import LEARNERS, TORCH_IMPORT_SECONDS
+from ..learners import TORCH_IMPORT_SECONDS, uses_torch
 from .evaluation import EvaluationData, Evaluator
 
 logger = logging.getLogger(__name__)
@@ -92,19 +92,14 @@ class Executor(Protocol):
         ...
 
 
-def _is_torch(family: str) -> bool:
-    spec = LEARNERS.get(family)
-    return spec is not None and spec.torch
-
-
 def _import_estimate(family: str, prepared: set[str], measured: dict[str, float]) -> float:
     """The first-use imports ``family`` still needs where the families in ``prepared``
     have imported theirs (torch families share torch's)."""
-    if family in prepared or (_is_torch(family) and any(_is_torch(f) for f in prepared)):
+    if family in prepared or (uses_torch(family) and any(uses_torch(f) for f in prepared)):
         return 0.0
     if family in measured:
         return measured[family]
-    return TORCH_IMPORT_SECONDS if _is_torch(family) else 0.0
+    return TORCH_IMPORT_SECONDS if uses_torch(family) else 0.0
 
 
 class _Worker:
@@ -208,7 +203,7 @@ class InProcessExecutor:
 
     def preparing_seconds(self, config: dict[str, Any]) -> float:
         # imports stay done in this process; torch's is the one that takes seconds
-        if _is_torch(str(config.get("learner"))) and "torch" not in sys.modules:
+        if uses_torch(str(config.get("learner"))) and "torch" not in sys.modules:
             return TORCH_IMPORT_SECONDS
         return 0.0
 

@@ -483,9 +483,11 @@ def _run_one(study: optuna.Study, trial: optuna.Trial,
             result.out_of_time = True
         elif skip_hopeless and best and (predicted or preparing) and (
                 preparing + predicted / PREDICTED_SLACK > left):
-            hopeless = (f"not started: predicted to take {predicted:.1f} s"
-                        + (f" after {preparing:.1f} s of starting and importing"
-                           if preparing else "")
+            hopeless = ("not started: "
+                        + (f"predicted to take {predicted:.1f} s" if predicted else "")
+                        + (" after " if predicted and preparing else "")
+                        + (f"{preparing:.1f} s of starting and importing" if preparing
+                           else "")
                         + f", and {left:.1f} s of the time budget were left")
             # the sampler would ask for a sampled trial's family again; a queued one
             # gives way to the next in the queue

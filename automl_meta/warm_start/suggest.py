@@ -27,7 +27,7 @@ from ..exceptions import StorageError
 from ..knowledge import KnowledgeBase
 from ..knowledge.neighbours import nearest_datasets
 from ..knowledge.storage import default_storage_url, shipped_knowledge_url
-from ..learners import LEARNERS, TORCH_IMPORT_SECONDS, available_learners
+from ..learners import TORCH_IMPORT_SECONDS, available_learners, uses_torch
 from ..meta_features import extract_prepared
 from ..search_space import default_configs, learner_params
 from .artifact import artifact_path, load_or_build
@@ -109,9 +109,8 @@ def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task
 
 
 def _is_torch(config: dict[str, Any]) -> bool:
-    """Whether a configuration's family runs on torch (:attr:`LearnerSpec.torch`)."""
-    spec = LEARNERS.get(str(config.get("learner")))
-    return spec is not None and spec.torch
+    """Whether a configuration's family runs on torch."""
+    return uses_torch(str(config.get("learner")))
 
 
 def _within_cold_time(proposed: list[tuple[dict[str, Any], dict[str, Any]]],
