@@ -101,8 +101,12 @@ def free_cores(n_threads: int) -> int:
 
 
 def uses_torch(learner: str) -> bool:
-    """Whether the family ``learner`` trains with torch (:attr:`LearnerSpec.torch`; an
-    unknown name does not).
+    """Whether the family ``learner`` trains with torch (:attr:`LearnerSpec.torch`).
+
+    Parameters
+    ----------
+    learner : str
+        A learner family's name; an unknown name does not train with torch.
 
     >>> uses_torch("mlp_meta"), uses_torch("lightgbm"), uses_torch("no such learner")
     (True, False, False)
