@@ -21,7 +21,7 @@ from .data import DataWarning, PreparedDataset, check_X, load_dataset, prepare_d
 from .data.task import infer_task
 from .data.validation import check_columns, check_target
 from .exceptions import AutoMLError, ColumnMismatchError, StorageError
-from .knowledge import get_storage, storage_url
+from .knowledge import get_storage, release_storage, storage_url
 from .knowledge.storage import without_password
 from .learners import available_learners
 from .meta_features import extract_prepared
@@ -170,50 +170,57 @@ class _AutoMLBase(BaseEstimator):
         meta = extract_prepared(dataset, random_state=settings.seed, deadline=None
                                 if budget is None else started + META_FEATURE_SHARE * budget)
         storage = get_storage(self.storage, wal=True)
-        warm = warm_start_for(dataset, meta, warm_start=self.warm_start,
-                              knowledge=self.knowledge, storage=storage, enabled=not trivial)
-        self.nearest_datasets_ = warm.nearest
-        sampler = choose_sampler(self.sampler, learners, self._task, settings.seed,
-                                 warm=warm.enabled, prior=warm.prior, cost=warm.cost,
-                                 deadline=deadline)
-        name = self.study_name or default_study_name(dataset_name, dataset.fingerprint)
-        study = open_study(storage, name, metric.direction, sampler, search_record(
-            dataset, meta, metric=metric.name, learners=learners,
-            random_state=settings.seed, nearest=warm.nearest,
-            warm_start=warm.description(),
-            dataset_name=dataset_name or ("dataframe" if isinstance(X, pd.DataFrame)
-                                          else "arrays")))
-        n_trials = 1 if trivial else settings.n_trials
-        n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
-        # A fresh study starts from the warm start's proposals (or, cold, each family's
-        # defaults); a continued one first runs again the trials an interrupt cut off.
-        initial, initial_attrs = interrupted_trials(study) if study.get_trials(
-            deepcopy=False) else warm.first_trials(
-            dataset, meta, learners, seed=settings.seed, time_budget=None
-            if deadline is None else max(deadline - time.monotonic(), 0.0),
-            n_trials=n_trials)
-        quotas = split_trials(n_trials, n_jobs)
-        with SearchDriver(study, self._evaluation_data(dataset, metric.name, n_jobs),
-                          learners=learners, task=self._task, random_state=settings.seed,
-                          trial_timeout=settings.trial_timeout,
-                          isolation=self.isolation,  # type: ignore[arg-type]
-                          memory_limit=self.memory_limit, progress=SearchProgress(
-                              self.verbose > 0, quotas[0], budget, metric.name)) as driver:
-            # The data goes into the study database only while workers may join: a fit
-            # on its own counts its own trials, so concurrent fits on one study name each
-            # add their n_trials; workers that may join share the study's budget.
-            driver.share(storage, n_trials, deadline, keep=bool(self.share_data),
-                         share_data=n_jobs > 1 or bool(self.share_data))
-            result = driver.run(quotas[0], deadline, initial=initial,
-                                initial_attrs=initial_attrs, helpers=quotas[1:],
-                                reserve_refit=True,
-                                ensemble_reserve=None if not self.ensemble or budget is None
-                                else ensemble_reserve(budget))
-            final = final_model(driver, result, metric, ensemble=bool(self.ensemble),
-                                deadline=deadline)
-        self.target_name_ = y.name if isinstance(y, pd.Series) else None
-        self._record_fit(final, dataset, study, storage, result, metric.name, started)
-        return self
+        try:
+            warm = warm_start_for(dataset, meta, warm_start=self.warm_start,
+                                  knowledge=self.knowledge, storage=storage, enabled=not trivial)
+            self.nearest_datasets_ = warm.nearest
+            sampler = choose_sampler(self.sampler, learners, self._task, settings.seed,
+                                     warm=warm.enabled, prior=warm.prior, cost=warm.cost,
+                                     deadline=deadline)
+            name = self.study_name or default_study_name(dataset_name, dataset.fingerprint)
+            study = open_study(storage, name, metric.direction, sampler, search_record(
+                dataset, meta, metric=metric.name, learners=learners,
+                random_state=settings.seed, nearest=warm.nearest,
+                warm_start=warm.description(),
+                dataset_name=dataset_name or ("dataframe" if isinstance(X, pd.DataFrame)
+                                              else "arrays")))
+            n_trials = 1 if trivial else settings.n_trials
+            n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
+            # A fresh study starts from the warm start's proposals (or, cold, each family's
+            # defaults); a continued one first runs again the trials an interrupt cut off.
+            initial, initial_attrs = interrupted_trials(study) if study.get_trials(
+                deepcopy=False) else warm.first_trials(
+                dataset, meta, learners, seed=settings.seed, time_budget=None
+                if deadline is None else max(deadline - time.monotonic(), 0.0),
+                n_trials=n_trials)
+            quotas = split_trials(n_trials, n_jobs)
+            with SearchDriver(study, self._evaluation_data(dataset, metric.name, n_jobs),
+                              learners=learners, task=self._task, random_state=settings.seed,
+                              trial_timeout=settings.trial_timeout,
+                              isolation=self.isolation,  # type: ignore[arg-type]
+                              memory_limit=self.memory_limit, progress=SearchProgress(
+                                  self.verbose > 0, quotas[0], budget, metric.name)) as driver:
+                # The data goes into the study database only while workers may join: a fit
+                # on its own counts its own trials, so concurrent fits on one study name each
+                # add their n_trials; workers that may join share the study's budget.
+                driver.share(storage, n_trials, deadline, keep=bool(self.share_data),
+                             share_data=n_jobs > 1 or bool(self.share_data))
+                result = driver.run(quotas[0], deadline, initial=initial,
+                                    initial_attrs=initial_attrs, helpers=quotas[1:],
+                                    reserve_refit=True,
+                                    ensemble_reserve=None if not self.ensemble or budget is None
+                                    else ensemble_reserve(budget))
+                final = final_model(driver, result, metric, ensemble=bool(self.ensemble),
+                                    deadline=deadline)
+            self.target_name_ = y.name if isinstance(y, pd.Series) else None
+            self._record_fit(final, dataset, study, storage, result, metric.name, started)
+            return self
+        finally:
+            # the connections this fit opened close now: a SQLite file then holds every
+            # trial without its write-ahead log (a storage object passed in is the
+            # caller's)
+            if storage is not self.storage:
+                release_storage(storage)
 
     def _check_settings(self) -> _FitSettings:
         """The fit's validated parameters (:class:`_FitSettings`)."""

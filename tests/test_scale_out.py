@@ -489,6 +489,24 @@ def test_knowledge_export_carries_no_training_data(tmp_path):
     assert stored_payloads(get_storage(f"sqlite:///{tmp_path / 'export.db'}")) == {}
 
 
+def test_a_fit_leaves_its_sqlite_file_whole(tmp_path):
+    """Once ``fit`` returns, the study file alone holds every trial: the fit closes its
+    connections, so SQLite checkpoints the write-ahead log into the file (before, the
+    log stayed beside it until garbage collection, and a copied file missed the trials;
+    a truncated copy opened later was rewritten from it)."""
+    path = tmp_path / "whole.db"
+    X, y = xy(60)
+    model = AutoMLClassifier(n_trials=2, storage=f"sqlite:///{path}", learners=["linear"],
+                             warm_start=False, verbose=0).fit(X, y)
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())
+    summaries = optuna.get_all_study_summaries(f"sqlite:///{copy}")
+    assert [s.n_trials for s in summaries] == [2]
+    assert len(model.leaderboard()) == 2  # the model opens the study again
+
+
 def test_opening_a_study_database_again_keeps_its_write_ahead_log(tmp_path):
     """Opening a storage once more (the file is checked to be SQLite) must not release
     this process's locks on it: a helper worker would then delete the write-ahead log's

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from .base import KnowledgeBase, config_key
-from .storage import DEFAULT_STORAGE_ENV, default_storage_url, get_storage, storage_url
+from .storage import (
+    DEFAULT_STORAGE_ENV,
+    default_storage_url,
+    get_storage,
+    release_storage,
+    storage_url,
+)
 from .transfer import copy_studies, export_knowledge, import_knowledge
 
 __all__ = [
@@ -15,5 +21,6 @@ __all__ = [
     "export_knowledge",
     "get_storage",
     "import_knowledge",
+    "release_storage",
     "storage_url",
 ]

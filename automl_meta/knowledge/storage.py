@@ -252,6 +252,20 @@ def _use_wal(storage: RDBStorage) -> None:
     storage.engine.dispose()  # connections opened before the listener are replaced
 
 
+def release_storage(storage: BaseStorage) -> None:
+    """Close the pooled database connections of ``storage`` (it stays usable: a later
+    call opens new ones). With SQLite the last connection's close checkpoints the
+    write-ahead log into the database file, so the file alone holds every trial.
+
+    Parameters
+    ----------
+    storage : BaseStorage
+        An Optuna storage; only a database storage holds connections.
+    """
+    if isinstance(storage, RDBStorage):
+        storage.engine.dispose()
+
+
 def storage_url(storage: str | BaseStorage | None) -> str:
     """A printable URL for ``storage`` (passwords removed).
 
