@@ -25,7 +25,7 @@ from .knowledge import get_storage, release_storage, storage_url
 from .knowledge.storage import without_password
 from .learners import available_learners
 from .meta_features import extract_prepared
-from .metrics import get_metric
+from .metrics import Metric, get_metric
 from .params import check_count, check_cv, check_seconds, check_seed
 from .report import write_study_report
 from .search import EvaluationData, SearchResult
@@ -163,7 +163,6 @@ class _AutoMLBase(BaseEstimator):
                                   cv=settings.cv, random_state=settings.seed)
         self._remember_input(X, dataset)
         learners = self._learners_for(dataset)
-        trivial = learners == ["baseline"]
         metric = get_metric(self.metric, self._task, dataset.n_classes)
         # The pre-search phase counts against the budget: meta-feature groups not started
         # within their share of it get neutral values.
@@ -171,47 +170,9 @@ class _AutoMLBase(BaseEstimator):
                                 if budget is None else started + META_FEATURE_SHARE * budget)
         storage = get_storage(self.storage, wal=True)
         try:
-            warm = warm_start_for(dataset, meta, warm_start=self.warm_start,
-                                  knowledge=self.knowledge, storage=storage, enabled=not trivial)
-            self.nearest_datasets_ = warm.nearest
-            sampler = choose_sampler(self.sampler, learners, self._task, settings.seed,
-                                     warm=warm.enabled, prior=warm.prior, cost=warm.cost,
-                                     deadline=deadline)
-            name = self.study_name or default_study_name(dataset_name, dataset.fingerprint)
-            study = open_study(storage, name, metric.direction, sampler, search_record(
-                dataset, meta, metric=metric.name, learners=learners,
-                random_state=settings.seed, nearest=warm.nearest,
-                warm_start=warm.description(),
-                dataset_name=dataset_name or ("dataframe" if isinstance(X, pd.DataFrame)
-                                              else "arrays")))
-            n_trials = 1 if trivial else settings.n_trials
-            n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
-            # A fresh study starts from the warm start's proposals (or, cold, each family's
-            # defaults); a continued one first runs again the trials an interrupt cut off.
-            initial, initial_attrs = interrupted_trials(study) if study.get_trials(
-                deepcopy=False) else warm.first_trials(
-                dataset, meta, learners, seed=settings.seed, time_budget=None
-                if deadline is None else max(deadline - time.monotonic(), 0.0),
-                n_trials=n_trials)
-            quotas = split_trials(n_trials, n_jobs)
-            with SearchDriver(study, self._evaluation_data(dataset, metric.name, n_jobs),
-                              learners=learners, task=self._task, random_state=settings.seed,
-                              trial_timeout=settings.trial_timeout,
-                              isolation=self.isolation,  # type: ignore[arg-type]
-                              memory_limit=self.memory_limit, progress=SearchProgress(
-                                  self.verbose > 0, quotas[0], budget, metric.name)) as driver:
-                # The data goes into the study database only while workers may join: a fit
-                # on its own counts its own trials, so concurrent fits on one study name each
-                # add their n_trials; workers that may join share the study's budget.
-                driver.share(storage, n_trials, deadline, keep=bool(self.share_data),
-                             share_data=n_jobs > 1 or bool(self.share_data))
-                result = driver.run(quotas[0], deadline, initial=initial,
-                                    initial_attrs=initial_attrs, helpers=quotas[1:],
-                                    reserve_refit=True,
-                                    ensemble_reserve=None if not self.ensemble or budget is None
-                                    else ensemble_reserve(budget))
-                final = final_model(driver, result, metric, ensemble=bool(self.ensemble),
-                                    deadline=deadline)
+            final, study, result = self._search(
+                dataset, meta, storage, settings, metric, learners, deadline,
+                dataset_name or ("dataframe" if isinstance(X, pd.DataFrame) else "arrays"))
             self.target_name_ = y.name if isinstance(y, pd.Series) else None
             self._record_fit(final, dataset, study, storage, result, metric.name, started)
             return self
@@ -221,6 +182,53 @@ class _AutoMLBase(BaseEstimator):
             # caller's)
             if storage is not self.storage:
                 release_storage(storage)
+
+    def _search(self, dataset: PreparedDataset, meta: dict[str, float],
+                storage: optuna.storages.BaseStorage, settings: _FitSettings, metric: Metric,
+                learners: list[str], deadline: float | None, dataset_name: str
+                ) -> tuple[FinalModel, optuna.Study, SearchResult]:
+        """The warm start, the study, the search and the final model of a fit."""
+        trivial = learners == ["baseline"]
+        budget = settings.time_budget
+        warm = warm_start_for(dataset, meta, warm_start=self.warm_start,
+                              knowledge=self.knowledge, storage=storage, enabled=not trivial)
+        self.nearest_datasets_ = warm.nearest
+        sampler = choose_sampler(self.sampler, learners, self._task, settings.seed,
+                                 warm=warm.enabled, prior=warm.prior, cost=warm.cost,
+                                 deadline=deadline)
+        name = self.study_name or default_study_name(dataset_name, dataset.fingerprint)
+        study = open_study(storage, name, metric.direction, sampler, search_record(
+            dataset, meta, metric=metric.name, learners=learners, random_state=settings.seed,
+            nearest=warm.nearest, warm_start=warm.description(), dataset_name=dataset_name))
+        n_trials = 1 if trivial else settings.n_trials
+        n_jobs = worker_count(self.n_jobs, storage, trivial, n_trials)
+        # A fresh study starts from the warm start's proposals (or, cold, each family's
+        # defaults); a continued one first runs again the trials an interrupt cut off.
+        initial, initial_attrs = interrupted_trials(study) if study.get_trials(
+            deepcopy=False) else warm.first_trials(
+            dataset, meta, learners, seed=settings.seed, time_budget=None
+            if deadline is None else max(deadline - time.monotonic(), 0.0),
+            n_trials=n_trials)
+        quotas = split_trials(n_trials, n_jobs)
+        with SearchDriver(study, self._evaluation_data(dataset, metric.name, n_jobs),
+                          learners=learners, task=self._task, random_state=settings.seed,
+                          trial_timeout=settings.trial_timeout,
+                          isolation=self.isolation,  # type: ignore[arg-type]
+                          memory_limit=self.memory_limit, progress=SearchProgress(
+                              self.verbose > 0, quotas[0], budget, metric.name)) as driver:
+            # The data goes into the study database only while workers may join: a fit on
+            # its own counts its own trials, so concurrent fits on one study name each add
+            # their n_trials; workers that may join share the study's budget.
+            driver.share(storage, n_trials, deadline, keep=bool(self.share_data),
+                         share_data=n_jobs > 1 or bool(self.share_data))
+            result = driver.run(quotas[0], deadline, initial=initial,
+                                initial_attrs=initial_attrs, helpers=quotas[1:],
+                                reserve_refit=True,
+                                ensemble_reserve=None if not self.ensemble or budget is None
+                                else ensemble_reserve(budget))
+            final = final_model(driver, result, metric, ensemble=bool(self.ensemble),
+                                deadline=deadline)
+        return final, study, result
 
     def _check_settings(self) -> _FitSettings:
         """The fit's validated parameters (:class:`_FitSettings`)."""

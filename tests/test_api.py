@@ -493,8 +493,11 @@ def test_a_budget_set_limit_counts_the_worker_start():
 
     from automl_meta.data import ColumnPlan, make_folds
     from automl_meta.search import EvaluationData
+    from automl_meta.search import executor as executor_module
     from automl_meta.search.executor import ProcessExecutor
 
+    # a fresh worker: an idle one an earlier fit started could answer within the limit
+    executor_module._POOL.clear()
     X = pd.DataFrame({"a": np.arange(40.0)})
     y = (X["a"] > 20).to_numpy().astype(int)
     with warnings.catch_warnings():

@@ -573,6 +573,15 @@ def test_first_wave_recipes(model):
     families = [c["learner"] for c in configs]
     distinct = len(set(families))
     assert len(set(families[:distinct])) == distinct
+    # each family's defaults, in the surrogate's predicted order, every one of them
+    task_model = model.tasks["classification"]
+    configs, attrs = first_trials(model, query(2.5), "classification", LEARNERS,
+                                  recipe="ranked", time_budget=30.0)
+    predicted = task_model.predict(task_model.scale_meta(query(2.5)), configs)
+    assert sorted(map(str, configs)) == sorted(map(str, defaults))
+    assert list(predicted) == sorted(predicted, reverse=True)
+    assert [a["predicted_score"] for a in attrs] == pytest.approx(predicted, abs=1e-4)
+    assert {a["origin"] for a in attrs} == {"default"}
     with pytest.raises(ValueError, match="first-wave recipe"):
         first_trials(model, query(2.5), "classification", LEARNERS, recipe="nope")
 

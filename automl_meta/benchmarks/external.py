@@ -72,10 +72,10 @@ SETTINGS: dict[str, tuple[str, float]] = {"15s": ("budget", 15.0), "60s": ("budg
 BUDGET_METHODS = ("default", "cold", "single", "flaml", "autogluon", "warm_tpe", "wave_mixed",
                   "wave_defaults")
 TRIAL_METHODS = ("default", "cold", "flaml_zeroshot", "wave_portfolio", "wave_defaults",
-                 "wave_mixed", "kb10", "kb25", "kb50")
+                 "wave_ranked", "wave_mixed", "kb10", "kb25", "kb50")
 # Methods run unless asked for by name (--methods): the recipes and the curve are studies.
-EXTRA_METHODS = ("wave_portfolio", "wave_defaults", "wave_mixed", "kb10", "kb25", "kb50",
-                 "warm_tpe")
+EXTRA_METHODS = ("wave_portfolio", "wave_defaults", "wave_ranked", "wave_mixed", "kb10", "kb25",
+                 "kb50", "warm_tpe")
 CURVE_SEED = 0
 TIE = 0.002  # score differences below this count as ties
 

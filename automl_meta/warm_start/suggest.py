@@ -69,9 +69,10 @@ def follow_up_defaults(proposed: list[dict[str, Any]], learners: list[str], know
 
 # The first-wave recipes a fit can start from (``warm_start=<name>``; True means
 # DEFAULT_FIRST_WAVE): the model's proposals; the greedy zero-shot portfolio; each
-# family's defaults (the knowledge then only guides the sampler); or proposals and
+# family's defaults (the knowledge then only guides the sampler); each family's defaults
+# in the order of the surrogate's predicted rank for the dataset; or proposals and
 # defaults interleaved, one family at a time.
-FIRST_WAVES: tuple[str, ...] = ("proposals", "portfolio", "defaults", "mixed")
+FIRST_WAVES: tuple[str, ...] = ("proposals", "portfolio", "defaults", "ranked", "mixed")
 DEFAULT_FIRST_WAVE = "proposals"
 # Without a time budget, the first wave is cost-aware against the cold start's: the fair
 # share of one proposal is COLD_TIME_FACTOR x the mean predicted time of the family
@@ -230,6 +231,10 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     if model is None or task_model is None or recipe == "defaults":
         return defaults, [{ORIGIN: DEFAULT} for _ in defaults]
     budget, implicit = time_budget, False
+    if recipe == "ranked":
+        return _ranked_defaults(task_model, meta_features, defaults, query=query,
+                                n_trials=None if time_budget is not None else n_trials,
+                                cv_folds=cv_folds)
     if budget is None:
         budget = _implicit_budget(model, meta_features, task, learners, cv_folds,
                                   WARM_START_TRIALS, query)
@@ -270,6 +275,29 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     extra = [c for c in follow_up_defaults(configs, learners, task_model.learners, task)
              if c["learner"] not in tried]
     return configs + extra, attrs + [{ORIGIN: DEFAULT} for _ in extra]
+
+
+def _ranked_defaults(task_model: Any, meta_features: dict[str, float],
+                     defaults: list[dict[str, Any]], *, query: np.ndarray | None,
+                     n_trials: int | None, cv_folds: int
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``"ranked"`` first wave: every family's default configuration, best predicted
+    rank first (ties in the cold start's order), each with its predicted rank; with
+    ``n_trials``, held to the cold start's time like the proposals
+    (:func:`_within_cold_time`)."""
+    if query is None:
+        query = task_model.scale_meta(meta_features)
+    predicted = task_model.predict(query, defaults)
+    order = sorted(range(len(defaults)), key=lambda i: -predicted[i])
+    ranked = [(defaults[i], {ORIGIN: DEFAULT, PREDICTED_SCORE: round(float(predicted[i]), 4)})
+              for i in order]
+    if n_trials is not None:
+        def seconds_of(configs: list[dict[str, Any]]) -> np.ndarray:
+            return task_model.predict_seconds(
+                query, configs, float(meta_features.get("n_rows", np.nan)), cv_folds,
+                float(meta_features.get("n_features", np.nan)))
+        ranked = _within_cold_time(ranked, defaults, n_trials, seconds_of)
+    return [c for c, _ in ranked], [a for _, a in ranked]
 
 
 def proposal_model_for(knowledge: Any = None) -> ProposalModel:
