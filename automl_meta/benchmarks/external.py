@@ -29,7 +29,7 @@ accuracy (multiclass), R² (floored at -1). Settings:
 - ``1t``, ``5t``: a number of trials; ``default``, ``cold`` and (at 1 trial)
   ``flaml_zeroshot`` (``flaml.default``'s zero-shot LightGBM: one configuration chosen
   from the data's meta-features); first-wave recipes ``wave_portfolio``,
-  ``wave_defaults``, ``wave_mixed`` (``warm_start=<recipe>``; ``default`` is
+  ``wave_defaults``, ``wave_ranked``, ``wave_mixed`` (``warm_start=<recipe>``; ``default`` is
   ``"proposals"``); and for the knowledge curve ``kb10``, ``kb25``, ``kb50``: the
   default fit warm-started from a proposal model built on that share of the shipped
   knowledge base's families (a seeded draw; ``default`` is 100 %).
