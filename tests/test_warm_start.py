@@ -582,6 +582,9 @@ def test_first_wave_recipes(model):
     assert list(predicted) == sorted(predicted, reverse=True)
     assert [a["predicted_score"] for a in attrs] == pytest.approx(predicted, abs=1e-4)
     assert {a["origin"] for a in attrs} == {"default"}
+    held, _ = first_trials(model, query(2.5), "classification", LEARNERS, recipe="ranked",
+                           n_trials=2)  # held to the cold start's time: reordered only
+    assert sorted(map(str, held)) == sorted(map(str, defaults))
     with pytest.raises(ValueError, match="first-wave recipe"):
         first_trials(model, query(2.5), "classification", LEARNERS, recipe="nope")
 

@@ -213,7 +213,8 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     With a model, the first wave follows ``recipe`` (:data:`FIRST_WAVES`): the model's
     :data:`WARM_START_TRIALS` proposals (``origin = "warm-start:<source>"``, where they
     came from, the predicted score and fit time), the greedy portfolio's, the family
-    defaults, or proposals and defaults interleaved; then :func:`follow_up_defaults`.
+    defaults, the family defaults in the surrogate's predicted order, or proposals and
+    defaults interleaved; then :func:`follow_up_defaults`.
     A dataset the model holds (same ``fingerprint``) leads with its own best
     configurations in every recipe but ``"defaults"``. Without a ``time_budget`` the
     proposals are cost-aware against the cold start's defaults (:data:`COLD_TIME_FACTOR`,
@@ -261,12 +262,8 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
         rest = [x for x in proposed if x[1][ORIGIN] != warm_start_origin("same-dataset")]
         proposed = leads + _interleave(rest, defaults)
     if implicit and n_trials is not None:
-        def seconds_of(configs: list[dict[str, Any]]) -> np.ndarray:
-            return task_model.predict_seconds(  # type: ignore[union-attr]
-                query if query is not None else task_model.scale_meta(  # type: ignore
-                    meta_features), configs, float(meta_features.get("n_rows", np.nan)),
-                cv_folds, float(meta_features.get("n_features", np.nan)))
-        proposed = _within_cold_time(proposed, defaults, n_trials, seconds_of)
+        proposed = _within_cold_time(proposed, defaults, n_trials, _seconds_of(
+            task_model, meta_features, query, cv_folds))
     configs = [c for c, _ in proposed]
     attrs = [a for _, a in proposed]
     # Families the warm start cannot propose (none of their trials in the knowledge base)
@@ -292,12 +289,22 @@ def _ranked_defaults(task_model: Any, meta_features: dict[str, float],
     ranked = [(defaults[i], {ORIGIN: DEFAULT, PREDICTED_SCORE: round(float(predicted[i]), 4)})
               for i in order]
     if n_trials is not None:
-        def seconds_of(configs: list[dict[str, Any]]) -> np.ndarray:
-            return task_model.predict_seconds(
-                query, configs, float(meta_features.get("n_rows", np.nan)), cv_folds,
-                float(meta_features.get("n_features", np.nan)))
-        ranked = _within_cold_time(ranked, defaults, n_trials, seconds_of)
+        ranked = _within_cold_time(ranked, defaults, n_trials, _seconds_of(
+            task_model, meta_features, query, cv_folds))
     return [c for c, _ in ranked], [a for _, a in ranked]
+
+
+def _seconds_of(task_model: Any, meta_features: dict[str, float], query: np.ndarray | None,
+                cv_folds: int) -> Callable[[list[dict[str, Any]]], np.ndarray]:
+    """The task model's predicted fit times of configurations on this dataset."""
+    scaled = query if query is not None else task_model.scale_meta(meta_features)
+
+    def seconds_of(configs: list[dict[str, Any]]) -> np.ndarray:
+        return task_model.predict_seconds(scaled, configs,
+                                          float(meta_features.get("n_rows", np.nan)),
+                                          cv_folds,
+                                          float(meta_features.get("n_features", np.nan)))
+    return seconds_of
 
 
 def proposal_model_for(knowledge: Any = None) -> ProposalModel:
