@@ -447,8 +447,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
         family defaults are predicted to take. A first-wave recipe by name:
         ``"proposals"`` (what ``True`` means), ``"portfolio"`` (the greedy zero-shot
         portfolio), ``"defaults"`` (each family's defaults; the knowledge guides the
-        sampler only) or ``"mixed"`` (proposals and defaults in turn, one family at a
-        time). ``False`` gives a cold search: each family's defaults, then the sampler.
+        sampler only), ``"ranked"`` (each family's defaults, in the surrogate's predicted
+        order for the data) or ``"mixed"`` (proposals and defaults in turn, one family at
+        a time). ``False`` gives a cold search: each family's defaults, then the sampler.
         A ``ProposalModel`` is used as given.
     sampler : {"auto", "tpe", "bo"}, default "auto"
         What carries the search on: seeded multivariate TPE, or Bayesian optimisation
