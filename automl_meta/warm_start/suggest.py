@@ -97,12 +97,7 @@ def _implicit_budget(model: ProposalModel, meta_features: dict[str, float], task
     defaults = default_configs(learners, task)[:k]  # type: ignore[arg-type]
     if task_model is None or not defaults:
         return None
-    if query is None:
-        query = task_model.scale_meta(meta_features)
-    seconds = task_model.predict_seconds(query, defaults,
-                                         float(meta_features.get("n_rows", np.nan)),
-                                         cv_folds,
-                                         float(meta_features.get("n_features", np.nan)))
+    seconds = _seconds_of(task_model, meta_features, query, cv_folds)(defaults)
     if not np.isfinite(seconds).any():
         return None
     share = COLD_TIME_FACTOR * float(np.nanmean(seconds))
@@ -215,13 +210,13 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     came from, the predicted score and fit time), the greedy portfolio's, the family
     defaults, the family defaults in the surrogate's predicted order, or proposals and
     defaults interleaved; then :func:`follow_up_defaults`.
-    A dataset the model holds (same ``fingerprint``) leads with its own best
-    configurations in every recipe but ``"defaults"``. Without a ``time_budget`` the
+    A dataset the model holds (same ``fingerprint``) leads with its own best configurations
+    in every recipe but ``"defaults"`` and ``"ranked"``. Without a ``time_budget`` the
     proposals are cost-aware against the cold start's defaults (:data:`COLD_TIME_FACTOR`,
     :data:`MAX_TIMES_SHARE`), and with ``n_trials`` too, the first ``n_trials`` of them
-    together (:func:`_within_cold_time`). With no model, or no proposal, each family's default
-    configuration (``origin = "default"``). ``query`` and ``neighbours`` are the scaled
-    meta-features and their nearest past datasets where the caller has them
+    together (:func:`_within_cold_time`). With no model, or no proposal, each family's
+    default configuration (``origin = "default"``). ``query`` and ``neighbours`` are the
+    scaled meta-features and their nearest past datasets where the caller has them
     (:meth:`ProposalModel.suggest`).
     """
     if recipe not in FIRST_WAVES:
@@ -231,11 +226,11 @@ def first_trials(model: ProposalModel | None, meta_features: dict[str, float], t
     defaults = default_configs(learners, task)
     if model is None or task_model is None or recipe == "defaults":
         return defaults, [{ORIGIN: DEFAULT} for _ in defaults]
-    budget, implicit = time_budget, False
     if recipe == "ranked":
         return _ranked_defaults(task_model, meta_features, defaults, query=query,
                                 n_trials=None if time_budget is not None else n_trials,
                                 cv_folds=cv_folds)
+    budget, implicit = time_budget, False
     if budget is None:
         budget = _implicit_budget(model, meta_features, task, learners, cv_folds,
                                   WARM_START_TRIALS, query)
